@@ -1,0 +1,76 @@
+// `npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh]`
+import { parseArgs } from 'node:util';
+import { DevNode } from './dev-node.js';
+import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
+
+const usage = `usage: npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh]
+  start    download (first time), start and wait for yellow; prints the URL
+  stop     stop the node; its data is kept for the next start
+  status   print the URL and plugins if running, exit 1 if not
+  install  download and unpack only
+environment: OPENSEARCH_DEV_PORT (9250), OPENSEARCH_DEV_VERSION (2.19.4), OPENSEARCH_DEV_HEAP (512m),
+  OPENSEARCH_DEV_CACHE (.cache/opensearch), OPENSEARCH_DEV_PLUGINS (extra plugin zips, comma-separated)`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      name: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(usage);
+    return command || values.help ? 0 : 2;
+  }
+  const node = new DevNode({
+    ...(values.port !== undefined && { port: Number(values.port) }),
+    ...(values.name !== undefined && { name: values.name }),
+    fresh: values.fresh,
+  });
+  switch (command) {
+    case 'start':
+      console.log(await node.start());
+      return 0;
+    case 'stop':
+      await node.stop();
+      return 0;
+    case 'status': {
+      const pid = node.pid();
+      if (pid === undefined) {
+        console.log(`not running (${node.url})`);
+        return 1;
+      }
+      const plugins = await fetch(`${node.url}/_cat/plugins?h=component`).then((r) => r.text());
+      console.log(
+        `running at ${node.url} (pid ${pid}); plugins: ${plugins.trim().split('\n').join(', ') || 'none'}`,
+      );
+      return 0;
+    }
+    case 'install': {
+      const home = ensureInstalled({
+        cache: node.cache,
+        version: node.version,
+        javaHome: findJavaHome(),
+        extraPlugins: process.env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [],
+        log: console.log,
+      });
+      console.log(`${home} (plugins: ${installedPlugins(home).join(', ')})`);
+      return 0;
+    }
+    default:
+      console.error(`unknown command '${command}'\n${usage}`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`opensearch: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,237 @@
+// A real single-node OpenSearch for development and tests, started from the Maven-published
+// integ-test distribution. OpenSearch refuses to run as root, so as root the node runs as an
+// unprivileged system user this module creates. The node is a detached process with a pid file, so
+// `start` and `stop` can come from different commands, and its data survives a stop.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NODE_USER = 'pdaas-opensearch';
+
+export interface DevNodeOptions {
+  /** OpenSearch version; the integ-test zip and job-scheduler must exist on Maven Central for it. */
+  version?: string;
+  /** HTTP port on 127.0.0.1; the transport port is this plus 100. */
+  port?: number;
+  /** Names the data folder, so a dev node and a test node keep separate data. */
+  name?: string;
+  /** Where downloads, the unpacked distribution and node data live (git-ignored). */
+  cache?: string;
+  /** JVM heap, for both -Xms and -Xmx. */
+  heap?: string;
+  /** Wipe this node's data before starting. */
+  fresh?: boolean;
+  /** Local plugin zips to install as well (comma-separated in OPENSEARCH_DEV_PLUGINS). */
+  extraPlugins?: string[];
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export class DevNode {
+  readonly version: string;
+  readonly port: number;
+  readonly name: string;
+  readonly cache: string;
+  readonly heap: string;
+  readonly url: string;
+  readonly nodeDir: string;
+  readonly #fresh: boolean;
+  readonly #extraPlugins: string[];
+  readonly #startTimeoutMs: number;
+  readonly #log: (line: string) => void;
+
+  constructor(opts: DevNodeOptions = {}) {
+    const env = process.env;
+    this.version = opts.version ?? env.OPENSEARCH_DEV_VERSION ?? '2.19.4';
+    this.port = opts.port ?? Number(env.OPENSEARCH_DEV_PORT ?? 9250);
+    if (!Number.isInteger(this.port) || this.port < 1024 || this.port > 65435) {
+      throw new Error(`OpenSearch dev port must be an integer in 1024..65435, got ${this.port}`);
+    }
+    this.name = opts.name ?? 'dev';
+    this.cache = resolve(opts.cache ?? env.OPENSEARCH_DEV_CACHE ?? join(repoRoot, '.cache', 'opensearch'));
+    this.heap = opts.heap ?? env.OPENSEARCH_DEV_HEAP ?? '512m';
+    this.#fresh = opts.fresh ?? false;
+    this.#extraPlugins = opts.extraPlugins ?? env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [];
+    this.#startTimeoutMs = opts.startTimeoutMs ?? 180_000;
+    this.#log = opts.log ?? ((line) => console.log(`[opensearch] ${line}`));
+    this.url = `http://127.0.0.1:${this.port}`;
+    this.nodeDir = join(this.cache, 'nodes', `${this.name}-${this.port}`);
+  }
+
+  get #pidFile(): string {
+    return join(this.nodeDir, 'opensearch.pid');
+  }
+
+  get logFile(): string {
+    return join(this.nodeDir, 'stdout.log');
+  }
+
+  /** The pid of the running node, or undefined. */
+  pid(): number | undefined {
+    if (!existsSync(this.#pidFile)) return undefined;
+    const pid = Number(readFileSync(this.#pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Downloads and installs if needed, then starts the node and waits for yellow. Idempotent. */
+  async start(): Promise<string> {
+    if (this.pid() !== undefined && (await this.#healthy())) {
+      this.#log(`already running at ${this.url}`);
+      return this.url;
+    }
+    if (await this.#healthy()) {
+      throw new Error(
+        `Port ${this.port} already serves an OpenSearch that is not the '${this.name}' dev node; stop it or choose another port`,
+      );
+    }
+    const javaHome = findJavaHome();
+    const home = ensureInstalled({
+      cache: this.cache,
+      version: this.version,
+      javaHome,
+      extraPlugins: this.#extraPlugins,
+      log: this.#log,
+    });
+    if (this.#fresh) rmSync(this.nodeDir, { recursive: true, force: true });
+    const dataDir = join(this.nodeDir, 'data');
+    const logsDir = join(this.nodeDir, 'logs');
+    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(logsDir, { recursive: true });
+    rmSync(this.#pidFile, { force: true });
+
+    const args = [
+      '-Ediscovery.type=single-node',
+      '-Enetwork.host=127.0.0.1',
+      `-Ehttp.port=${this.port}`,
+      `-Etransport.port=${this.port + 100}`,
+      `-Ecluster.name=pdaas-audit-${this.name}`,
+      `-Enode.name=${this.name}`,
+      `-Epath.data=${dataDir}`,
+      `-Epath.logs=${logsDir}`,
+      '-Ecluster.routing.allocation.disk.threshold_enabled=false',
+      '-p',
+      this.#pidFile,
+    ];
+    if (installedPlugins(home).includes('opensearch-index-management')) {
+      args.push('-Eplugins.index_state_management.job_interval=1');
+    }
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      JAVA_HOME: javaHome,
+      OPENSEARCH_JAVA_HOME: javaHome,
+      OPENSEARCH_JAVA_OPTS: `-Xms${this.heap} -Xmx${this.heap}`,
+    };
+    const out = openSync(this.logFile, 'a');
+    const bin = join(home, 'bin', 'opensearch');
+    const [cmd, cmdArgs] = this.#asNodeUser(bin, args, [this.cache]);
+    this.#log(`starting OpenSearch ${this.version} on ${this.url} (heap ${this.heap}, data ${dataDir})`);
+    const child = spawn(cmd, cmdArgs, { detached: true, stdio: ['ignore', out, out], env, cwd: home });
+    let exited: number | null | undefined;
+    child.on('exit', (code) => {
+      exited = code;
+    });
+    child.unref();
+
+    const started = Date.now();
+    while (Date.now() - started < this.#startTimeoutMs) {
+      if (exited !== undefined) break;
+      if (await this.#healthy()) {
+        this.#log(`ready at ${this.url} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return this.url;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const tail = existsSync(this.logFile)
+      ? readFileSync(this.logFile, 'utf8').split('\n').slice(-25).join('\n')
+      : '';
+    await this.stop().catch(() => undefined);
+    throw new Error(
+      `OpenSearch did not reach yellow within ${this.#startTimeoutMs / 1000} s` +
+        `${exited !== undefined ? ` (process exited with ${exited})` : ''}. Last lines of ${this.logFile}:\n${tail}`,
+    );
+  }
+
+  /** Stops the node (SIGTERM, then SIGKILL after `graceMs`) and waits until it is gone. Data stays. */
+  async stop(graceMs = 30_000): Promise<void> {
+    const pid = this.pid();
+    if (pid === undefined) return;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      if (this.pid() === undefined) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.pid() !== undefined) {
+      process.kill(pid, 'SIGKILL');
+      while (this.pid() !== undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    rmSync(this.#pidFile, { force: true });
+    this.#log(`stopped (pid ${pid})`);
+  }
+
+  async #healthy(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      if (!res.ok) return false;
+      const body = (await res.json()) as { status?: string };
+      return body.status === 'yellow' || body.status === 'green';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * As root, wraps the command so it runs as an unprivileged system user (created on first use) that
+   * owns `owned`. Otherwise returns the command unchanged.
+   */
+  #asNodeUser(bin: string, args: string[], owned: string[]): [string, string[]] {
+    if (process.getuid?.() !== 0) return [bin, args];
+    if (spawnSync('id', ['-u', NODE_USER]).status !== 0) {
+      const res = spawnSync(
+        'useradd',
+        ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', NODE_USER],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (res.status !== 0) throw new Error(`useradd ${NODE_USER} failed: ${res.stderr}`);
+    }
+    for (const dir of owned) {
+      const res = spawnSync('chown', ['-R', `${NODE_USER}:`, dir], { encoding: 'utf8' });
+      if (res.status !== 0) throw new Error(`chown ${dir} failed: ${res.stderr}`);
+    }
+    ensureTraversable(this.cache, this.#log);
+    return ['setpriv', [`--reuid=${NODE_USER}`, `--regid=${NODE_USER}`, '--init-groups', bin, ...args]];
+  }
+}
+
+/**
+ * The node user must be able to walk down to the cache. A root-only parent (such as /root) gets the
+ * search bit for others (o+x: enter, not list), the least that lets the node reach its files.
+ */
+function ensureTraversable(dir: string, log: (line: string) => void): void {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    const probe = spawnSync('setpriv', [
+      `--reuid=${NODE_USER}`,
+      `--regid=${NODE_USER}`,
+      '--clear-groups',
+      'test',
+      '-x',
+      d,
+    ]);
+    if (probe.status === 0) continue;
+    chmodSync(d, statSync(d).mode | 0o001);
+    log(`gave others search permission (o+x) on ${d} so ${NODE_USER} can reach ${dir}`);
+  }
+}

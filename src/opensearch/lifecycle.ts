@@ -1,0 +1,137 @@
+// The Index State Management policy of the deployment guide (hot 30 d → warm → cold read-only →
+// delete at 90 d), attached automatically to new `${prefix}-*` indices through `ism_template`.
+import type { Client } from '@opensearch-project/opensearch';
+import { AuditError } from '../errors.js';
+
+export interface LifecycleOptions {
+  prefix?: string;
+  warmAfterDays?: number;
+  coldAfterDays?: number;
+  deleteAfterDays?: number;
+  /** Replicas kept in the warm state; the cold state drops to 0. */
+  warmReplicas?: number;
+}
+
+export function policyId(prefix: string): string {
+  return `${prefix}-lifecycle`;
+}
+
+/** The body of `PUT _plugins/_ism/policies/<prefix>-lifecycle`. */
+export function lifecyclePolicy(opts: LifecycleOptions = {}) {
+  const {
+    prefix = 'audit',
+    warmAfterDays = 30,
+    coldAfterDays = 60,
+    deleteAfterDays = 90,
+    warmReplicas = 1,
+  } = opts;
+  if (!(warmAfterDays < coldAfterDays && coldAfterDays < deleteAfterDays)) {
+    throw new AuditError(
+      'AUDIT_ERR_INVALID_OPTION',
+      `lifecycle ages must increase: warm (${warmAfterDays}) < cold (${coldAfterDays}) < delete (${deleteAfterDays})`,
+    );
+  }
+  return {
+    policy: {
+      description: `Audit log lifecycle: hot(${warmAfterDays}d) -> warm -> cold read-only -> delete at ${deleteAfterDays}d`,
+      default_state: 'hot',
+      states: [
+        {
+          name: 'hot',
+          actions: [],
+          transitions: [{ state_name: 'warm', conditions: { min_index_age: `${warmAfterDays}d` } }],
+        },
+        {
+          name: 'warm',
+          actions: [{ replica_count: { number_of_replicas: warmReplicas } }],
+          transitions: [{ state_name: 'cold', conditions: { min_index_age: `${coldAfterDays}d` } }],
+        },
+        {
+          name: 'cold',
+          actions: [{ replica_count: { number_of_replicas: 0 } }, { read_only: {} }],
+          transitions: [{ state_name: 'delete', conditions: { min_index_age: `${deleteAfterDays}d` } }],
+        },
+        { name: 'delete', actions: [{ delete: {} }], transitions: [] },
+      ],
+      ism_template: [{ index_patterns: [`${prefix}-*`], priority: 100 }],
+    },
+  };
+}
+
+interface Answer {
+  statusCode: number | null;
+  body: unknown;
+}
+
+/** Sends a request and answers instead of throwing on HTTP errors, so callers can classify them. */
+async function send(
+  client: Client,
+  method: string,
+  path: string,
+  body?: unknown,
+  querystring?: Record<string, unknown>,
+) {
+  try {
+    const res = await client.transport.request({ method, path, body, querystring } as never);
+    return { statusCode: res.statusCode, body: res.body } as Answer;
+  } catch (err) {
+    const meta = (err as { meta?: Answer }).meta;
+    if (meta && typeof meta.statusCode === 'number') return { statusCode: meta.statusCode, body: meta.body };
+    throw new AuditError('AUDIT_ERR_OPENSEARCH', `${method} ${path} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+function noIsm(answer: Answer): boolean {
+  return answer.statusCode === 400 && /no handler found/.test(JSON.stringify(answer.body));
+}
+
+/**
+ * Creates or updates the lifecycle policy. Throws AUDIT_ERR_ISM_UNAVAILABLE when the cluster has no
+ * ISM plugin, so a deployment cannot believe retention is in place when it is not.
+ */
+export async function putLifecyclePolicy(client: Client, opts: LifecycleOptions = {}) {
+  const id = policyId(opts.prefix ?? 'audit');
+  const path = `/_plugins/_ism/policies/${encodeURIComponent(id)}`;
+  const current = await send(client, 'GET', path);
+  if (noIsm(current)) {
+    throw new AuditError(
+      'AUDIT_ERR_ISM_UNAVAILABLE',
+      `The cluster has no Index State Management plugin (GET ${path} has no handler); install opensearch-index-management to enforce retention`,
+    );
+  }
+  const existing =
+    current.statusCode === 200 ? (current.body as { _seq_no: number; _primary_term: number }) : undefined;
+  const query = existing
+    ? { if_seq_no: existing._seq_no, if_primary_term: existing._primary_term }
+    : undefined;
+  const put = await send(client, 'PUT', path, lifecyclePolicy(opts), query);
+  if (put.statusCode !== 200 && put.statusCode !== 201) {
+    throw new AuditError(
+      'AUDIT_ERR_OPENSEARCH',
+      `PUT ${path} answered ${put.statusCode}: ${JSON.stringify(put.body)}`,
+    );
+  }
+  return put.body;
+}
+
+/** Reads the installed policy back (its `policy` object), or undefined when none is installed. */
+export async function getLifecyclePolicy(client: Client, prefix = 'audit') {
+  const path = `/_plugins/_ism/policies/${encodeURIComponent(policyId(prefix))}`;
+  const answer = await send(client, 'GET', path);
+  if (noIsm(answer)) {
+    throw new AuditError(
+      'AUDIT_ERR_ISM_UNAVAILABLE',
+      `The cluster has no Index State Management plugin (GET ${path})`,
+    );
+  }
+  if (answer.statusCode === 404) return undefined;
+  if (answer.statusCode !== 200) {
+    throw new AuditError(
+      'AUDIT_ERR_OPENSEARCH',
+      `GET ${path} answered ${answer.statusCode}: ${JSON.stringify(answer.body)}`,
+    );
+  }
+  return (answer.body as { policy: ReturnType<typeof lifecyclePolicy>['policy'] }).policy;
+}

@@ -1,0 +1,63 @@
+// The index template of the deployment guide, extended with every field of the audit event so no
+// field is left to dynamic mapping (a string guessed as `text` cannot be aggregated later).
+
+export interface TemplateOptions {
+  /** Index prefix; the template matches `${prefix}-*`. */
+  prefix?: string;
+  shards?: number;
+  replicas?: number;
+  refreshInterval?: string;
+}
+
+export const eventMappings = {
+  dynamic: 'false',
+  properties: {
+    occurred_at: { type: 'date' },
+    event_id: { type: 'keyword' },
+    actor_id: { type: 'keyword' },
+    actor_type: { type: 'keyword' },
+    organization_id: { type: 'keyword' },
+    account_id: { type: 'keyword' },
+    action: { type: 'keyword' },
+    target: { type: 'keyword' },
+    service: { type: 'keyword' },
+    environment: { type: 'keyword' },
+    service_version: { type: 'keyword' },
+    host: { type: 'keyword' },
+    request_method: { type: 'keyword' },
+    request_path: { type: 'keyword' },
+    route: { type: 'keyword' },
+    request_query: { type: 'object', enabled: false },
+    request_body: { type: 'object', enabled: false },
+    response_status_code: { type: 'short' },
+    response_duration_ms: { type: 'float' },
+    client_ip: { type: 'ip' },
+    user_agent: { type: 'keyword', ignore_above: 512 },
+    trace_id: { type: 'keyword' },
+    request_id: { type: 'keyword' },
+    outcome: { type: 'keyword' },
+  },
+} as const;
+
+export function templateName(prefix: string): string {
+  return `${prefix}-template`;
+}
+
+/** The body of `PUT _index_template/<prefix>-template`. Defaults are the guide's production values. */
+export function indexTemplate(opts: TemplateOptions = {}) {
+  const { prefix = 'audit', shards = 5, replicas = 1, refreshInterval = '30s' } = opts;
+  return {
+    index_patterns: [`${prefix}-*`],
+    priority: 100,
+    template: {
+      settings: {
+        number_of_shards: shards,
+        number_of_replicas: replicas,
+        refresh_interval: refreshInterval,
+        'index.codec': 'best_compression',
+      },
+      mappings: eventMappings,
+    },
+    _meta: { managed_by: '@pdaas/audit' },
+  };
+}

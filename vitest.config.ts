@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: unit tests (fast, no services) and integration tests against a real OpenSearch
+// node that test/support/opensearch-setup.ts starts unless AUDIT_TEST_OPENSEARCH_URL names one.
+export default defineConfig({
+  test: {
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.cache/vitest-report.json' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/opensearch-setup.ts'],
+          // One node, two cores, and fault tests that stop the node: files run one at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+        },
+      },
+    ],
+  },
+});
