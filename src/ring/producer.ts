@@ -1,0 +1,91 @@
+// The producer side of a single-producer, single-consumer ring. The main thread is the only
+// producer of its rings, so its write cursor can live in a field; only the publish is atomic.
+// It never blocks and never locks: a frame that does not fit is refused and the caller counts it.
+import {
+  align8,
+  FRAME_HEADER_BYTES,
+  maxFrameBytes,
+  RING_HEADER_BYTES,
+  Ring,
+  WRAP_MARK,
+} from '../shared-layout.js';
+
+export const WriteResult = { OK: 0, FULL: 1, TOO_LARGE: 2 } as const;
+export type WriteResult = (typeof WriteResult)[keyof typeof WriteResult];
+
+export class RingProducer {
+  readonly capacity: number;
+  readonly #header: Int32Array;
+  readonly #data: Uint8Array;
+  readonly #lengths: Int32Array;
+  readonly #mask: number;
+  readonly #maxFrame: number;
+  #write: number;
+  #events: number;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.capacity = buffer.byteLength - RING_HEADER_BYTES;
+    this.#header = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
+    this.#data = new Uint8Array(buffer, RING_HEADER_BYTES, this.capacity);
+    this.#lengths = new Int32Array(buffer, RING_HEADER_BYTES, this.capacity / 4);
+    this.#mask = this.capacity - 1;
+    this.#maxFrame = maxFrameBytes(this.capacity);
+    this.#write = Atomics.load(this.#header, Ring.WRITE) >>> 0;
+    this.#events = Atomics.load(this.#header, Ring.WRITTEN_EVENTS) >>> 0;
+  }
+
+  /** Copies `payload` into the ring as one frame and publishes it. */
+  write(payload: Uint8Array): WriteResult {
+    const len = payload.length;
+    const need = FRAME_HEADER_BYTES + align8(len);
+    if (need > this.#maxFrame) return WriteResult.TOO_LARGE;
+    const release = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
+    let write = this.#write;
+    const used = (write - release) >>> 0;
+    let offset = write & this.#mask;
+    const tail = this.capacity - offset;
+    if (need > tail) {
+      // Not enough room before the end: mark the tail as skipped and start over at offset 0.
+      if (used + tail + need > this.capacity) return WriteResult.FULL;
+      this.#lengths[offset >> 2] = WRAP_MARK;
+      write = (write + tail) >>> 0;
+      offset = 0;
+    } else if (used + need > this.capacity) {
+      return WriteResult.FULL;
+    }
+    this.#lengths[offset >> 2] = len;
+    this.#data.set(payload, offset + FRAME_HEADER_BYTES);
+    this.#write = (write + need) >>> 0;
+    this.#events = (this.#events + 1) >>> 0;
+    Atomics.store(this.#header, Ring.WRITTEN_EVENTS, this.#events | 0);
+    // The store of the cursor publishes the frame: everything written above is visible to a
+    // consumer that loads this cursor.
+    Atomics.store(this.#header, Ring.WRITE, this.#write | 0);
+    if (
+      Atomics.load(this.#header, Ring.PARKED) === 1 &&
+      Atomics.compareExchange(this.#header, Ring.PARKED, 1, 0) === 1
+    ) {
+      Atomics.add(this.#header, Ring.WAKE, 1);
+      Atomics.notify(this.#header, Ring.WAKE, 1);
+    }
+    return WriteResult.OK;
+  }
+
+  /** Bytes published but not yet released. */
+  usedBytes(): number {
+    return (this.#write - (Atomics.load(this.#header, Ring.RELEASE) >>> 0)) >>> 0;
+  }
+
+  /** Frames published but not yet released. */
+  pendingEvents(): number {
+    return (this.#events - (Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0)) >>> 0;
+  }
+
+  /** Asks the consumer to flush what it can see and finish, waking it if parked. */
+  close(): void {
+    Atomics.store(this.#header, Ring.CLOSING, 1);
+    Atomics.store(this.#header, Ring.PARKED, 0);
+    Atomics.add(this.#header, Ring.WAKE, 1);
+    Atomics.notify(this.#header, Ring.WAKE);
+  }
+}
