@@ -1,5 +1,11 @@
+export { Audit, type AuditStats, type CreateAuditOptions, createAudit } from './audit.js';
+export type { AuditOverride, Principal } from './capture/request-fields.js';
+export { type AuditConfig, type AuditOptions, envVariables, type OpenSearchOptions } from './config.js';
 export { AuditError, type AuditErrorCode, codes, isAuditError } from './errors.js';
+export { BodyKind, type CapturedEvent } from './event.js';
+export type { AuditLogger } from './logger.js';
 export { type BulkAnswer, type BulkDoc, gzipBody, ndjson, postBulk } from './opensearch/bulk.js';
+export { createClient } from './opensearch/client.js';
 export {
   getLifecyclePolicy,
   type LifecycleOptions,

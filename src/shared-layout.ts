@@ -22,6 +22,11 @@ export const Ring = {
   RELEASE: 16,
   /** Consumer: frames released. */
   RELEASED_EVENTS: 17,
+  /**
+   * Consumer: odd while it records a batch's outcome and releases it. A reader that sees the same
+   * even value before and after reading the counters and cursors saw a consistent snapshot.
+   */
+  EPOCH: 18,
   /** Consumer: 1 while parked in Atomics.waitAsync. */
   PARKED: 32,
   /** Futex word the producer bumps and notifies when it finds the consumer parked. */
@@ -71,10 +76,12 @@ export const Stat = {
   DEAD_LETTERED: 1,
   SPOOLED: 2,
   REPLAYED: 3,
-  DROPPED_WORKER: 4,
-  BULK_OK: 5,
-  BULK_FAILED: 6,
-  ERRORS: 7,
+  /** A frame the worker could not decode (dropped, reason `decode_error`). */
+  DROPPED_DECODE: 4,
+  /** Events that neither OpenSearch nor the spool took (dropped, reason `undeliverable`). */
+  DROPPED_UNDELIVERABLE: 5,
+  BULK_OK: 6,
+  BULK_FAILED: 7,
   RETRIES: 8,
   WRITE_LATENCY_COUNT: 9,
   WRITE_LATENCY_SUM_MICROS: 10,

@@ -11,6 +11,7 @@ export class RingConsumer {
   readonly #mask: number;
   #read: number;
   #readEvents: number;
+  #released: number;
 
   constructor(buffer: SharedArrayBuffer) {
     this.capacity = buffer.byteLength - RING_HEADER_BYTES;
@@ -22,6 +23,7 @@ export class RingConsumer {
     // never acknowledged are delivered again (at-least-once).
     this.#read = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
     this.#readEvents = Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0;
+    this.#released = this.#read;
   }
 
   /** Cursor after the last frame returned by next(); pass it to release(). */
@@ -32,6 +34,11 @@ export class RingConsumer {
   /** Frames returned by next() so far, as an absolute count (wraps at 2^32). */
   get readEvents(): number {
     return this.#readEvents;
+  }
+
+  /** True when frames were read but their space is not released yet. */
+  holdsUnreleased(): boolean {
+    return this.#released !== this.#read;
   }
 
   hasData(): boolean {
@@ -58,8 +65,23 @@ export class RingConsumer {
     return this.#data.subarray(start, start + len);
   }
 
+  /**
+   * Records a batch's outcome (`record` updates the shared counters) and releases its space as one
+   * step that stats readers observe atomically (see Ring.EPOCH).
+   */
+  commit(cursor: number, events: number, record: () => void): void {
+    Atomics.add(this.#header, Ring.EPOCH, 1);
+    try {
+      record();
+    } finally {
+      this.release(cursor, events);
+      Atomics.add(this.#header, Ring.EPOCH, 1);
+    }
+  }
+
   /** Gives the space up to `cursor` (holding frames up to `events`) back to the producer. */
   release(cursor: number, events: number): void {
+    this.#released = cursor;
     Atomics.store(this.#header, Ring.RELEASED_EVENTS, events | 0);
     Atomics.store(this.#header, Ring.RELEASE, cursor | 0);
   }

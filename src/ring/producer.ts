@@ -15,6 +15,7 @@ export type WriteResult = (typeof WriteResult)[keyof typeof WriteResult];
 
 export class RingProducer {
   readonly capacity: number;
+  readonly buffer: SharedArrayBuffer;
   readonly #header: Int32Array;
   readonly #data: Uint8Array;
   readonly #lengths: Int32Array;
@@ -24,6 +25,7 @@ export class RingProducer {
   #events: number;
 
   constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
     this.capacity = buffer.byteLength - RING_HEADER_BYTES;
     this.#header = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
     this.#data = new Uint8Array(buffer, RING_HEADER_BYTES, this.capacity);
@@ -79,6 +81,20 @@ export class RingProducer {
   /** Frames published but not yet released. */
   pendingEvents(): number {
     return (this.#events - (Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0)) >>> 0;
+  }
+
+  /**
+   * Runs `read` (which reads this ring's counters and the consumer's shared stats) until it ran
+   * while no batch outcome was being recorded, so the result is one consistent snapshot.
+   */
+  consistent<T>(read: () => T): T {
+    for (;;) {
+      const before = Atomics.load(this.#header, Ring.EPOCH);
+      if ((before & 1) === 0) {
+        const value = read();
+        if (Atomics.load(this.#header, Ring.EPOCH) === before) return value;
+      }
+    }
   }
 
   /** Asks the consumer to flush what it can see and finish, waking it if parked. */

@@ -1,0 +1,59 @@
+// An API shaped like the PDaaS platform's, audited with @pdaas/audit. `createApp` is used by the
+// demo, the tests and the load harness; run this file to serve it on 127.0.0.1:3000.
+import { serve } from '@hono/node-server';
+import { type Audit, createAudit } from '@pdaas/audit';
+import { auditAs, honoAudit, honoMetrics } from '@pdaas/audit/hono';
+import { Hono } from 'hono';
+
+const resources = [
+  'policies',
+  'organizations',
+  'accounts',
+  'memberships',
+  'groups',
+  'service-accounts',
+] as const;
+
+export function createApp(audit?: Audit): Hono {
+  const app = new Hono();
+  if (audit) {
+    app.use(honoAudit(audit));
+    app.get('/metrics', honoMetrics(audit));
+  }
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.post('/authentication/login', auditAs({ action: 'authentication.login' }), async (c) => {
+    const { username } = await c.req.json<{ username?: string }>();
+    return c.json({ token: 'eyJhbGciOiJIUzI1NiJ9.e30.sig', user: username ?? 'anonymous' });
+  });
+  app.post('/authentication/logout', auditAs({ action: 'authentication.logout' }), (c) => c.body(null, 204));
+  for (const r of resources) {
+    app.get(`/${r}`, (c) => c.json({ items: [], resource: r }));
+    app.post(`/${r}`, async (c) => c.json({ id: crypto.randomUUID(), ...(await c.req.json<object>()) }, 201));
+    app.get(`/${r}/:id`, (c) => c.json({ id: c.req.param('id'), resource: r }));
+    app.patch(`/${r}/:id`, async (c) => c.json({ id: c.req.param('id'), ...(await c.req.json<object>()) }));
+    app.delete(`/${r}/:id`, (c) => c.body(null, 204));
+  }
+  app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), (c) =>
+    c.json({ allowed: true }),
+  );
+  app.get('/boom', () => {
+    throw new Error('handler failure');
+  });
+  return app;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const audit = await createAudit();
+  const server = serve({
+    fetch: createApp(audit).fetch,
+    hostname: '127.0.0.1',
+    port: Number(process.env.PORT ?? 3000),
+  });
+  const stop = async () => {
+    server.close();
+    await audit.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,193 @@
+// Hono middleware: one audit event per request, captured after the handler ran (so the route,
+// status and principal are known) and handed to the ring without waiting for anything else.
+import type { Context, MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { Audit } from '../audit.js';
+import {
+  type BodyCapture,
+  bodyFromBytes,
+  bodyFromText,
+  bodyFromValue,
+  bodyNote,
+  isCapturable,
+} from '../capture/body.js';
+import { type AuditOverride, CAP, cap, type Principal, traceIdFrom } from '../capture/request-fields.js';
+import { RouteActionCache } from '../capture/route-action.js';
+import { BodyKind, type CapturedEvent } from '../event.js';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Overrides the route-derived action and target of this request's audit event. */
+    audit?: AuditOverride;
+    /** Who made the request; set it in your auth middleware and the audit uses it. */
+    auditPrincipal?: Principal;
+  }
+}
+
+export interface HonoAuditOptions {
+  /**
+   * Who made the request and for which tenant. Default: `c.get('auditPrincipal')`, else the
+   * headers x-actor-id, x-actor-type, x-organization-id and x-account-id (for services behind a
+   * gateway that sets them). In production, read your auth context here.
+   */
+  resolve?: (c: Context) => Principal | undefined;
+  /** The client address. Default: the socket address under @hono/node-server. */
+  clientIp?: (c: Context) => string | undefined;
+}
+
+function headerPrincipal(c: Context): Principal {
+  const h = c.req.raw.headers;
+  return {
+    actorId: h.get('x-actor-id') ?? undefined,
+    actorType: h.get('x-actor-type') ?? undefined,
+    organizationId: h.get('x-organization-id') ?? undefined,
+    accountId: h.get('x-account-id') ?? undefined,
+  };
+}
+
+function defaultResolve(c: Context): Principal {
+  return c.get('auditPrincipal') ?? headerPrincipal(c);
+}
+
+function socketIp(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+type Cache = Partial<Record<'arrayBuffer' | 'text' | 'json' | 'formData' | 'parsedBody', Promise<unknown>>>;
+
+/** Reads the body after the handler: from Hono's body cache when the handler parsed it, else up to `max` bytes. */
+async function captureBody(c: Context, max: number, contentType: string): Promise<BodyCapture> {
+  const raw = c.req.raw;
+  const length = Number(raw.headers.get('content-length') ?? -1);
+  if (!isCapturable(contentType))
+    return bodyNote(`${contentType || 'unknown type'} body not captured`, length);
+  const cache = c.req.bodyCache as Cache;
+  if (cache.arrayBuffer)
+    return bodyFromBytes(new Uint8Array((await cache.arrayBuffer) as ArrayBuffer), max, length);
+  if (cache.text) return bodyFromText((await cache.text) as string, max, length);
+  if (cache.json) return bodyFromValue(await cache.json, max, length);
+  if (cache.parsedBody) return bodyFromValue(await cache.parsedBody, max, length);
+  if (cache.formData) {
+    const form = (await cache.formData) as FormData;
+    const fields: Record<string, string> = Object.create(null);
+    for (const [k, v] of form) fields[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
+    return bodyFromValue(fields, max, length);
+  }
+  if (raw.bodyUsed || !raw.body)
+    return bodyNote('body read by the handler outside the Hono body cache', length);
+  // Nobody read it: read at most `max` bytes ourselves and let the rest go.
+  const reader = raw.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  let more = false;
+  while (got <= max) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    got += value.length;
+  }
+  if (got > max) more = true;
+  await reader.cancel().catch(() => undefined);
+  const bytes = Buffer.concat(chunks, got);
+  return bodyFromBytes(bytes, max, more ? Math.max(length, got) : got);
+}
+
+/**
+ * Audit middleware for Hono. Register it first (`app.use(honoAudit(audit))`) so it sees every
+ * request; excluded paths and a disabled audit cost one check and a call to next().
+ *
+ * @example
+ * const audit = await createAudit();
+ * app.use(honoAudit(audit, { resolve: (c) => ({ actorId: c.get('user').id, organizationId: c.get('org') }) }));
+ */
+export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): MiddlewareHandler {
+  const { resolve = defaultResolve, clientIp = socketIp } = options;
+  const routes = new RouteActionCache();
+  const maxBody = audit.config.maxBodySize;
+
+  if (!audit.active) {
+    return async function auditDisabled(_c, next) {
+      await next();
+    };
+  }
+
+  return async function auditRequest(c, next) {
+    const path = c.req.path;
+    if (audit.isExcluded(path)) return next();
+    const ts = Date.now();
+    const t0 = performance.now();
+    const ownRoute = routePath(c);
+    await next();
+    const startedAt = performance.now();
+    try {
+      const raw = c.req.raw;
+      const method = raw.method;
+      const matched = routePath(c);
+      const route = matched === ownRoute ? '' : matched;
+      const derived = route ? routes.get(method, route) : undefined;
+      const override = c.get('audit');
+      const who = resolve(c) ?? {};
+      const url = raw.url;
+      const q = url.indexOf('?');
+      const contentType = raw.headers.get('content-type') ?? '';
+      const body =
+        raw.body === null || method === 'GET' || method === 'HEAD'
+          ? undefined
+          : await captureBody(c, maxBody, contentType);
+      let target = override?.target;
+      if (target === undefined && derived)
+        target = derived.param ? derived.prefix + (c.req.param(derived.param) ?? '') : derived.prefix;
+      const event: CapturedEvent = {
+        ts,
+        seq: 0,
+        method,
+        path: cap(path, CAP.path),
+        query: q < 0 ? '' : cap(url.slice(q + 1), CAP.query),
+        route,
+        status: c.res.status,
+        durationMs: startedAt - t0,
+        actorId: cap(who.actorId, CAP.id),
+        actorType: cap(who.actorType, CAP.id),
+        organizationId: cap(who.organizationId, CAP.id),
+        accountId: cap(who.accountId, CAP.id),
+        action: cap(override?.action ?? derived?.action ?? 'route.unmatched', CAP.id),
+        target: cap(target ?? (derived ? '' : path), CAP.path),
+        traceId: traceIdFrom(raw.headers.get('traceparent')) || cap(raw.headers.get('x-request-id'), CAP.id),
+        requestId: cap(raw.headers.get('x-request-id'), CAP.id),
+        clientIp: cap(clientIp(c), CAP.id),
+        userAgent: cap(raw.headers.get('user-agent'), CAP.header),
+        contentType: cap(contentType, CAP.id),
+        bodyKind: body?.kind ?? BodyKind.NONE,
+        body: body?.body ?? null,
+        bodySize: body?.size ?? -1,
+        bodyTruncated: body?.truncated ?? false,
+        error: c.error ? cap(c.error.name, CAP.id) : '',
+      };
+      audit.capture(event, startedAt);
+    } catch {
+      // Audit code never throws into the app; the failure is counted (audit_errors_total).
+      audit.countError('capture');
+    }
+  };
+}
+
+/**
+ * Declares a route's audit action (and optionally a fixed target) where the derived one is wrong.
+ *
+ * @example
+ * app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), handler);
+ */
+export function auditAs(override: AuditOverride): MiddlewareHandler {
+  return async function auditOverride(c, next) {
+    c.set('audit', override);
+    await next();
+  };
+}
+
+/** A ready `/metrics` handler serving the audit's prom-client registry. */
+export function honoMetrics(audit: Audit) {
+  return async function metrics(c: Context) {
+    return c.body(await audit.registry.metrics(), 200, { 'content-type': audit.registry.contentType });
+  };
+}

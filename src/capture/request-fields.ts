@@ -1,0 +1,36 @@
+// Small helpers the adapters share for the request fields: caps on header-derived strings (a 1 MB
+// header must not become a 1 MB event) and the trace id from W3C traceparent.
+
+export const CAP = { id: 256, path: 2048, query: 4096, header: 512 } as const;
+
+export function cap(value: string | undefined | null, max: number): string {
+  if (value == null) return '';
+  return value.length > max ? value.slice(0, max) : value;
+}
+
+/** The 32-hex trace id of a `traceparent` header (`00-<trace>-<span>-<flags>`), '' when malformed. */
+export function traceIdFrom(traceparent: string | undefined | null): string {
+  if (
+    !traceparent ||
+    traceparent.length < 55 ||
+    traceparent.charCodeAt(2) !== 45 ||
+    traceparent.charCodeAt(35) !== 45
+  ) {
+    return '';
+  }
+  return traceparent.slice(3, 35);
+}
+
+/** Who made the request and for which tenant. */
+export interface Principal {
+  actorId?: string;
+  actorType?: string;
+  organizationId?: string;
+  accountId?: string;
+}
+
+/** Per-route override of what the route-derived action and target say. */
+export interface AuditOverride {
+  action?: string;
+  target?: string;
+}

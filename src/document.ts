@@ -1,0 +1,179 @@
+// Worker side: a captured event becomes the stored audit document. Everything deferred from the
+// hot path happens here: the event id, ISO time, index name, query and body parsing, redaction.
+import { isIP } from 'node:net';
+import type { IndexRotation } from './config.js';
+import { BodyKind, type CapturedEvent } from './event.js';
+import type { Sanitizer } from './sanitize.js';
+
+export interface DocumentContext {
+  indexPrefix: string;
+  rotation: IndexRotation;
+  service: string;
+  environment: string;
+  serviceVersion: string;
+  host: string;
+  /** 6 random bytes chosen when the Audit was created: the process part of every event id. */
+  instance: Uint8Array;
+  sanitizer: Sanitizer;
+  /** AUDIT_MAX_BODY_SIZE: a parsed body whose JSON is longer is stored as truncated text. */
+  maxBodySize: number;
+}
+
+export interface AuditDocument {
+  index: string;
+  id: string;
+  routing: string | undefined;
+  source: Record<string, unknown>;
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * A UUIDv7 made only of capture data: 48 bits of the request's ms timestamp, then 42 bits of the
+ * process instance and the 32-bit sequence. The same frame always gives the same id, so a retry or
+ * a replay is a harmless 409; ids from one process sort by time, then by sequence.
+ */
+export function eventId(ts: number, seq: number, instance: Uint8Array): string {
+  const b = new Uint8Array(16);
+  let t = Math.floor(ts);
+  for (let i = 5; i >= 0; i--) {
+    b[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  b[6] = 0x70 | ((instance[0] ?? 0) & 0x0f);
+  b[7] = instance[1] ?? 0;
+  b[8] = 0x80 | ((instance[2] ?? 0) & 0x3f);
+  b[9] = instance[3] ?? 0;
+  b[10] = instance[4] ?? 0;
+  b[11] = instance[5] ?? 0;
+  b[12] = (seq >>> 24) & 255;
+  b[13] = (seq >>> 16) & 255;
+  b[14] = (seq >>> 8) & 255;
+  b[15] = seq & 255;
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    s += HEX[b[i] as number];
+    if (i === 3 || i === 5 || i === 7 || i === 9) s += '-';
+  }
+  return s;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** The UTC date part of an index name: 2026-11-27, 2026-w48 (ISO week) or 2026-11. */
+export function indexSuffix(ts: number, rotation: IndexRotation): string {
+  const d = new Date(ts);
+  const y = d.getUTCFullYear();
+  const m = pad2(d.getUTCMonth() + 1);
+  if (rotation === 'monthly') return `${y}-${m}`;
+  if (rotation === 'daily') return `${y}-${m}-${pad2(d.getUTCDate())}`;
+  // ISO 8601 week: the week belongs to the year of its Thursday; week 1 holds January 4th.
+  const thursday = new Date(Date.UTC(y, d.getUTCMonth(), d.getUTCDate() + 3 - ((d.getUTCDay() + 6) % 7)));
+  const yearStart = Date.UTC(thursday.getUTCFullYear(), 0, 1);
+  const week = Math.floor((thursday.getTime() - yearStart) / 86_400_000 / 7) + 1;
+  return `${thursday.getUTCFullYear()}-w${pad2(week)}`;
+}
+
+function parseQuery(raw: string, sanitizer: Sanitizer): Record<string, unknown> | undefined {
+  if (raw === '') return undefined;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(raw)) {
+    const prev = out[key];
+    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return sanitizer.value(out) as Record<string, unknown>;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unknown {
+  switch (e.bodyKind) {
+    case BodyKind.NONE:
+      return undefined;
+    case BodyKind.NOTE:
+      return { _note: String(e.body) };
+    case BodyKind.VALUE: {
+      const value = sanitizer.value(e.body);
+      const json = JSON.stringify(value) ?? '';
+      if (json.length <= maxBody) return value;
+      e.bodyTruncated = true;
+      return { _unparsed: json.slice(0, maxBody), _note: 'truncated JSON' };
+    }
+    case BodyKind.TEXT:
+    case BodyKind.BYTES: {
+      const text = typeof e.body === 'string' ? e.body : decoder.decode(e.body as Uint8Array);
+      const type = e.contentType.toLowerCase();
+      if (type.includes('json')) {
+        try {
+          return sanitizer.value(JSON.parse(text));
+        } catch {
+          return { _unparsed: text, _note: e.bodyTruncated ? 'truncated JSON' : 'invalid JSON' };
+        }
+      }
+      if (type.includes('application/x-www-form-urlencoded')) return parseQuery(text, sanitizer) ?? {};
+      if (type === '' || type.startsWith('text/') || type.includes('xml')) return text;
+      return { _note: `binary ${e.contentType}, ${e.bodySize >= 0 ? e.bodySize : 'unknown'} bytes` };
+    }
+    default:
+      return { _note: `unknown body kind ${e.bodyKind}` };
+  }
+}
+
+/** Caches the index name for the current rotation period, recomputing only when time moves on. */
+export class IndexNamer {
+  #from = 0;
+  #to = -1;
+  #name = '';
+  readonly #base: string;
+
+  constructor(readonly ctx: Pick<DocumentContext, 'indexPrefix' | 'service' | 'rotation'>) {
+    this.#base = `${ctx.indexPrefix}-${ctx.service}-`;
+  }
+
+  name(ts: number): string {
+    if (ts < this.#from || ts > this.#to) {
+      this.#name = this.#base + indexSuffix(ts, this.ctx.rotation);
+      this.#from = Math.floor(ts / 3_600_000) * 3_600_000;
+      this.#to = this.#from + 3_599_999;
+      // Cache per UTC hour: every rotation boundary is an hour boundary.
+    }
+    return this.#name;
+  }
+}
+
+export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexNamer): AuditDocument {
+  const id = eventId(e.ts, e.seq, ctx.instance);
+  const s = ctx.sanitizer;
+  const source: Record<string, unknown> = {
+    occurred_at: new Date(e.ts).toISOString(),
+    event_id: id,
+    actor_id: e.actorId || undefined,
+    actor_type: e.actorType || undefined,
+    organization_id: e.organizationId || undefined,
+    account_id: e.accountId || undefined,
+    action: e.action,
+    target: e.target || undefined,
+    service: ctx.service,
+    environment: ctx.environment,
+    service_version: ctx.serviceVersion,
+    host: ctx.host,
+    request_method: e.method,
+    request_path: e.path,
+    route: e.route || undefined,
+    request_query: parseQuery(e.query, s),
+    request_body: parseBody(e, s, ctx.maxBodySize),
+    request_body_truncated: e.bodyTruncated || undefined,
+    response_status_code: e.status,
+    response_duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    // The field is mapped `ip`: anything else would make OpenSearch reject the whole document.
+    client_ip: isIP(e.clientIp) ? e.clientIp : undefined,
+    user_agent: e.userAgent || undefined,
+    trace_id: e.traceId || undefined,
+    request_id: e.requestId || undefined,
+    outcome: e.status >= 400 || e.error !== '' ? 'failure' : 'success',
+    error: e.error || undefined,
+  };
+  return { index: namer.name(e.ts), id, routing: e.organizationId || undefined, source };
+}

@@ -1,0 +1,23 @@
+// One place that turns the resolved config into an @opensearch-project/opensearch Client: TLS
+// verification stays on unless AUDIT_OPENSEARCH_VERIFY_CERTS=false, credentials go to the client's
+// auth option, never into the URL (so they cannot leak through an error message that prints it).
+import { readFileSync } from 'node:fs';
+import { Client } from '@opensearch-project/opensearch';
+import type { OpenSearchConfig } from '../config.js';
+
+export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: number } = {}): Client {
+  if (!os.url) throw new TypeError('createClient needs opensearch.host');
+  return new Client({
+    node: os.url,
+    ...(os.username !== undefined && { auth: { username: os.username, password: os.password ?? '' } }),
+    ...(os.useSsl && {
+      ssl: {
+        rejectUnauthorized: os.verifyCerts,
+        ...(os.caCerts !== undefined && { ca: readFileSync(os.caCerts) }),
+      },
+    }),
+    requestTimeout: os.timeoutSeconds * 1000,
+    // Retries are ours (per item, with backoff and a breaker); the client must not resend a bulk.
+    maxRetries: overrides.maxRetries ?? 0,
+  });
+}

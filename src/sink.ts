@@ -1,0 +1,141 @@
+// Delivers a batch of documents to OpenSearch `_bulk`, reading every item: 201 and 409 (already
+// indexed: our ids are deterministic) count as indexed; 429, 5xx and rejected executions are
+// retried alone with exponential backoff and full jitter; any other item error is a dead letter,
+// written with its reason and never retried. A request that fails as a whole is retried whole.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@opensearch-project/opensearch';
+import type { AuditConfig } from './config.js';
+import type { AuditDocument } from './document.js';
+import { type BulkItemResult, gzipBody, ndjson, postBulk } from './opensearch/bulk.js';
+import { indexTemplate, templateName } from './opensearch/template.js';
+import { Stat } from './shared-layout.js';
+import type { StatRow } from './stats.js';
+
+export interface Delivery {
+  indexed: number;
+  deadLettered: number;
+  /** Documents still failing with a retriable error when the attempts ran out. */
+  failed: AuditDocument[];
+  lastError?: string;
+}
+
+export type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export function isRetriable(item: BulkItemResult): boolean {
+  return item.status === 429 || item.status >= 500 || item.error?.type === 'es_rejected_execution_exception';
+}
+
+export function backoffMs(
+  attempt: number,
+  cfg: Pick<AuditConfig, 'retryBackoffSeconds' | 'retryBackoffMultiplier'>,
+) {
+  const cap = cfg.retryBackoffSeconds * cfg.retryBackoffMultiplier ** (attempt - 1) * 1000;
+  return Math.random() * cap;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class BulkSink {
+  readonly #known = new Set<string>();
+  readonly #deadLetterDir: string;
+
+  constructor(
+    readonly client: Client,
+    readonly cfg: AuditConfig,
+    readonly stats: StatRow,
+    readonly log: Log,
+  ) {
+    this.#deadLetterDir = join(cfg.spoolDir, 'dead-letter');
+  }
+
+  async deliver(docs: AuditDocument[]): Promise<Delivery> {
+    let pending = docs;
+    let indexed = 0;
+    let deadLettered = 0;
+    let lastError: string | undefined;
+    for (let attempt = 0; attempt <= this.cfg.retryAttempts && pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        this.stats.add(Stat.RETRIES, 1);
+        await sleep(backoffMs(attempt, this.cfg));
+      }
+      await this.#ensureTemplates(pending);
+      const started = performance.now();
+      let items: BulkItemResult[];
+      try {
+        items = (await postBulk(this.client, gzipBody(ndjson(pending)))).items;
+      } catch (err) {
+        this.stats.add(Stat.BULK_FAILED, 1);
+        lastError = (err as Error).message;
+        continue;
+      }
+      this.stats.observeWriteLatency((performance.now() - started) / 1000);
+      this.stats.add(Stat.BULK_OK, 1);
+      const retry: AuditDocument[] = [];
+      const dead: Array<[AuditDocument, BulkItemResult]> = [];
+      items.forEach((item, i) => {
+        const doc = pending[i] as AuditDocument;
+        if (item.status === 200 || item.status === 201 || item.status === 409) indexed++;
+        else if (isRetriable(item)) retry.push(doc);
+        else dead.push([doc, item]);
+      });
+      if (dead.length > 0) {
+        await this.#deadLetter(dead);
+        deadLettered += dead.length;
+      }
+      if (retry.length > 0) lastError = `${retry.length} items answered ${items.find(isRetriable)?.status}`;
+      pending = retry;
+    }
+    return { indexed, deadLettered, failed: pending, ...(lastError !== undefined && { lastError }) };
+  }
+
+  /** Installs the index template before the first write to an index this worker has not seen. */
+  async #ensureTemplates(docs: AuditDocument[]): Promise<void> {
+    for (const doc of docs) {
+      if (this.#known.has(doc.index)) continue;
+      if (this.cfg.installTemplate) {
+        const name = templateName(this.cfg.indexPrefix);
+        try {
+          const exists = await this.client.indices.existsIndexTemplate({ name });
+          if (!exists.body) {
+            await this.client.indices.putIndexTemplate({
+              name,
+              body: indexTemplate({
+                prefix: this.cfg.indexPrefix,
+                shards: this.cfg.indexShards,
+                replicas: this.cfg.indexReplicas,
+              }) as never,
+            });
+            this.log('info', 'Index template installed', { template: name });
+          }
+        } catch (err) {
+          // Unreachable cluster: the bulk will fail and be retried. Forbidden: the operator installs
+          // the template with the CLI, and we must not stop writing because we may not install it.
+          this.log('warn', 'Index template check failed', { template: name, error: (err as Error).message });
+          return;
+        }
+      }
+      this.#known.add(doc.index);
+    }
+  }
+
+  async #deadLetter(dead: Array<[AuditDocument, BulkItemResult]>): Promise<void> {
+    const day = new Date().toISOString().slice(0, 10);
+    let lines = '';
+    for (const [doc, item] of dead) {
+      lines += `${JSON.stringify({
+        at: new Date().toISOString(),
+        status: item.status,
+        error: item.error?.type,
+        reason: item.error?.reason,
+        index: doc.index,
+        id: doc.id,
+        routing: doc.routing,
+        document: doc.source,
+      })}\n`;
+    }
+    await mkdir(this.#deadLetterDir, { recursive: true });
+    await appendFile(join(this.#deadLetterDir, `${day}.ndjson`), lines);
+    this.log('warn', 'Events dead-lettered', { count: dead.length, status: dead[0]?.[1].status });
+  }
+}
