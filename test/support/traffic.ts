@@ -1,0 +1,124 @@
+// Drives the example apps over real sockets: a fixed mix of platform requests across many
+// organizations, with a unique x-request-id per request so the stored events can be checked one by
+// one. Returns what was sent, per organization.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Audit } from '@pdaas/audit';
+import { createApp as createExpressApp } from '../../examples/express/app.js';
+import { createApp as createHonoApp } from '../../examples/hono/app.js';
+
+export interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startApp(kind: 'hono' | 'express', audit?: Audit): Promise<Server> {
+  const server =
+    kind === 'hono'
+      ? serve({ fetch: createHonoApp(audit).fetch, hostname: '127.0.0.1', port: 0 })
+      : createExpressApp(audit).listen(0, '127.0.0.1');
+  if (!server.listening) await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+export interface PlannedRequest {
+  n: number;
+  org: string;
+  method: string;
+  path: string;
+  body?: string;
+  action: string;
+  target: string;
+  status: number;
+}
+
+const resources = ['policies', 'organizations', 'accounts', 'memberships', 'groups', 'service-accounts'];
+
+/** The n-th request of the mix: list, read, create (JSON body), update, delete, login. */
+export function plan(n: number, orgs: number): PlannedRequest {
+  const org = `org-${String(n % orgs).padStart(3, '0')}`;
+  const r = resources[Math.floor(n / orgs) % resources.length] as string;
+  const one = r === 'policies' ? 'policy' : r.slice(0, -1);
+  const id = `${one.slice(0, 3)}-${n}`;
+  switch (n % 6) {
+    case 0:
+      return { n, org, method: 'GET', path: `/${r}`, action: `${r}.list`, target: r, status: 200 };
+    case 1:
+      return { n, org, method: 'GET', path: `/${r}/${id}`, action: `${r}.read`, target: `${one}:${id}`, status: 200 };
+    case 2:
+      return {
+        n,
+        org,
+        method: 'POST',
+        path: `/${r}`,
+        body: JSON.stringify({ name: `item-${n}`, password: `pw-${n}` }),
+        action: `${r}.create`,
+        target: r,
+        status: 201,
+      };
+    case 3:
+      return {
+        n,
+        org,
+        method: 'PATCH',
+        path: `/${r}/${id}`,
+        body: JSON.stringify({ name: `renamed-${n}` }),
+        action: `${r}.update`,
+        target: `${one}:${id}`,
+        status: 200,
+      };
+    case 4:
+      return { n, org, method: 'DELETE', path: `/${r}/${id}`, action: `${r}.delete`, target: `${one}:${id}`, status: 204 };
+    default:
+      return {
+        n,
+        org,
+        method: 'POST',
+        path: '/authentication/login',
+        body: JSON.stringify({ username: `user-${n}`, password: 'secret' }),
+        action: 'authentication.login',
+        target: '',
+        status: 200,
+      };
+  }
+}
+
+/** Sends requests 0..count-1 of the mix with `concurrency` in flight; returns counts per org. */
+export async function drive(
+  url: string,
+  count: number,
+  opts: { orgs?: number; concurrency?: number; prefix?: string } = {},
+): Promise<Map<string, number>> {
+  const { orgs = 100, concurrency = 32, prefix = 'req' } = opts;
+  const perOrg = new Map<string, number>();
+  let next = 0;
+  async function loop(): Promise<void> {
+    while (next < count) {
+      const p = plan(next++, orgs);
+      const res = await fetch(`${url}${p.path}?n=${p.n}`, {
+        method: p.method,
+        headers: {
+          'x-organization-id': p.org,
+          'x-actor-id': `user-${p.n % 7}`,
+          'x-actor-type': 'user',
+          'x-request-id': `${prefix}-${p.n}`,
+          ...(p.body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(p.body !== undefined && { body: p.body }),
+      });
+      await res.arrayBuffer();
+      if (res.status !== p.status) throw new Error(`${p.method} ${p.path} answered ${res.status}, expected ${p.status}`);
+      perOrg.set(p.org, (perOrg.get(p.org) ?? 0) + 1);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return perOrg;
+}
