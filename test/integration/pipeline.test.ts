@@ -4,7 +4,7 @@ import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-import { drive, plan, startApp } from '../support/traffic.js';
+import { drive, plan, startApp } from '../../examples/traffic.js';
 
 const client = testClient();
 const REQUESTS = 20_000;

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-import { drive, startApp } from '../support/traffic.js';
+import { drive, startApp } from '../../examples/traffic.js';
 
 function collect() {
   const lines: string[] = [];

@@ -1,11 +1,11 @@
-// Drives the example apps over real sockets: a fixed mix of platform requests across many
-// organizations, with a unique x-request-id per request so the stored events can be checked one by
-// one. Returns what was sent, per organization.
+// Serves the example apps and drives them over real sockets (127.0.0.1 only): a fixed mix of
+// platform requests across many organizations, with a unique x-request-id per request so stored
+// events can be checked one by one. Used by the demo, the tests and the load harness.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Audit } from '@pdaas/audit';
-import { createApp as createExpressApp } from '../../examples/express/app.js';
-import { createApp as createHonoApp } from '../../examples/hono/app.js';
+import { createApp as createExpressApp } from './express/app.js';
+import { createApp as createHonoApp } from './hono/app.js';
 
 export interface Server {
   url: string;
@@ -91,17 +91,20 @@ export function plan(n: number, orgs: number): PlannedRequest {
   }
 }
 
-/** Sends requests 0..count-1 of the mix with `concurrency` in flight; returns counts per org. */
+/**
+ * Sends requests 0..count-1 of the mix with `concurrency` in flight, stopping early at `until`
+ * (a Date.now() deadline) if given; returns the counts sent per organization.
+ */
 export async function drive(
   url: string,
   count: number,
-  opts: { orgs?: number; concurrency?: number; prefix?: string } = {},
+  opts: { orgs?: number; concurrency?: number; prefix?: string; until?: number } = {},
 ): Promise<Map<string, number>> {
-  const { orgs = 100, concurrency = 32, prefix = 'req' } = opts;
+  const { orgs = 100, concurrency = 32, prefix = 'req', until = Number.POSITIVE_INFINITY } = opts;
   const perOrg = new Map<string, number>();
   let next = 0;
   async function loop(): Promise<void> {
-    while (next < count) {
+    while (next < count && Date.now() < until) {
       const p = plan(next++, orgs);
       const res = await fetch(`${url}${p.path}?n=${p.n}`, {
         method: p.method,
