@@ -31,7 +31,11 @@ let exitCode = 1;
 try {
   const app = await startApp('hono', audit);
   console.log(`\nDriving ${SECONDS} s of traffic at ${app.url} across ${ORGS} organizations...`);
-  const sent = await drive(app.url, Number.MAX_SAFE_INTEGER, { orgs: ORGS, prefix: run, until: Date.now() + SECONDS * 1000 });
+  const sent = await drive(app.url, Number.MAX_SAFE_INTEGER, {
+    orgs: ORGS,
+    prefix: run,
+    until: Date.now() + SECONDS * 1000,
+  });
   const metrics = await (await fetch(`${app.url}/metrics`)).text();
   await app.close();
   const stats = await audit.close();
@@ -62,7 +66,10 @@ try {
   for (const [i, org] of orgs.entries()) {
     const ok = stored.get(org) === sent.get(org);
     if (!ok) mismatched++;
-    if (i < 5 || !ok) console.log(`${org.padEnd(12)} ${String(sent.get(org)).padStart(6)} ${String(stored.get(org) ?? 0).padStart(8)}${ok ? '' : '  MISMATCH'}`);
+    if (i < 5 || !ok)
+      console.log(
+        `${org.padEnd(12)} ${String(sent.get(org)).padStart(6)} ${String(stored.get(org) ?? 0).padStart(8)}${ok ? '' : '  MISMATCH'}`,
+      );
   }
   console.log(`... ${orgs.length} organizations, ${mismatched} mismatched`);
 
@@ -70,7 +77,8 @@ try {
   for (const hit of body.hits.hits) console.log(JSON.stringify(hit._source, null, 2));
 
   console.log('\nMetrics excerpt (GET /metrics):');
-  const wanted = /^(audit_events_total|audit_events_latency_seconds_(sum|count)|audit_queue_size|circuit_breaker_state|audit_opensearch_write_latency_seconds_(sum|count)|audit_bulk_requests_total)/;
+  const wanted =
+    /^(audit_events_total|audit_events_latency_seconds_(sum|count)|audit_queue_size|circuit_breaker_state|audit_opensearch_write_latency_seconds_(sum|count)|audit_bulk_requests_total)/;
   for (const line of metrics.split('\n')) if (wanted.test(line)) console.log(`  ${line}`);
   console.log(`\naccounting: ${JSON.stringify(stats)}`);
 

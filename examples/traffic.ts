@@ -52,7 +52,15 @@ export function plan(n: number, orgs: number): PlannedRequest {
     case 0:
       return { n, org, method: 'GET', path: `/${r}`, action: `${r}.list`, target: r, status: 200 };
     case 1:
-      return { n, org, method: 'GET', path: `/${r}/${id}`, action: `${r}.read`, target: `${one}:${id}`, status: 200 };
+      return {
+        n,
+        org,
+        method: 'GET',
+        path: `/${r}/${id}`,
+        action: `${r}.read`,
+        target: `${one}:${id}`,
+        status: 200,
+      };
     case 2:
       return {
         n,
@@ -76,7 +84,15 @@ export function plan(n: number, orgs: number): PlannedRequest {
         status: 200,
       };
     case 4:
-      return { n, org, method: 'DELETE', path: `/${r}/${id}`, action: `${r}.delete`, target: `${one}:${id}`, status: 204 };
+      return {
+        n,
+        org,
+        method: 'DELETE',
+        path: `/${r}/${id}`,
+        action: `${r}.delete`,
+        target: `${one}:${id}`,
+        status: 204,
+      };
     default:
       return {
         n,
@@ -118,7 +134,8 @@ export async function drive(
         ...(p.body !== undefined && { body: p.body }),
       });
       await res.arrayBuffer();
-      if (res.status !== p.status) throw new Error(`${p.method} ${p.path} answered ${res.status}, expected ${p.status}`);
+      if (res.status !== p.status)
+        throw new Error(`${p.method} ${p.path} answered ${res.status}, expected ${p.status}`);
       perOrg.set(p.org, (perOrg.get(p.org) ?? 0) + 1);
     }
   }

@@ -291,12 +291,12 @@ const specs: readonly Spec[] = [
   spec('retryBackoffSeconds',       'AUDIT_RETRY_BACKOFF_SECONDS',    decimal(0, 3600, false),  2,             'first retry delay, seconds'),
   spec('retryBackoffMultiplier',    'AUDIT_RETRY_BACKOFF_MULTIPLIER', decimal(1, 100, false),   2,             'delay factor per retry'),
   spec('workers',                   'AUDIT_WORKERS',                  integer(1, 64),           1,             'worker threads sending to OpenSearch'),
-  spec('spoolDir',                  'AUDIT_SPOOL_DIR',                directory,                spoolDefault,  'where events wait while OpenSearch is down', { docDefault: './.audit-spool' }),
+  spec('spoolDir',                  'AUDIT_SPOOL_DIR',                directory,                spoolDefault,  'where dead-lettered events are written (and, with the spool, where events wait while OpenSearch is down)', { docDefault: './.audit-spool' }),
   spec('ringBytes',                 'AUDIT_RING_BYTES',               integer(65536, 2 * GiB),  ringDefault,   'shared ring buffer size, bytes', { docDefault: 'min(maxQueueSize × 1024, 1 GiB)' }),
   spec('batchBytes',                'AUDIT_BATCH_BYTES',              integer(1024, 100 * MiB), 5242880,       'uncompressed bytes per bulk request'),
   spec('indexShards',               'AUDIT_INDEX_SHARDS',             integer(1, 1024),         5,             'primary shards in the index template'),
   spec('indexReplicas',             'AUDIT_INDEX_REPLICAS',           integer(0, 16),           1,             'replicas in the index template'),
-  spec('installTemplate',           'AUDIT_INSTALL_TEMPLATE',         boolean,                  true,          'install the index template at start'),
+  spec('installTemplate',           'AUDIT_INSTALL_TEMPLATE',         boolean,                  true,          'install the index template before the first write to each new index'),
   spec('closeTimeoutSeconds',       'AUDIT_CLOSE_TIMEOUT_SECONDS',    decimal(0, 3600, true),   30,            'longest wait for pending events at close, seconds'),
 ];
 

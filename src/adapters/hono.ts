@@ -1,7 +1,7 @@
 // Hono middleware: one audit event per request, captured after the handler ran (so the route,
 // status and principal are known) and handed to the ring without waiting for anything else.
 import type { Context, MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
+import { matchedRoutes } from 'hono/route';
 import type { Audit } from '../audit.js';
 import {
   type BodyCapture,
@@ -35,13 +35,34 @@ export interface HonoAuditOptions {
   clientIp?: (c: Context) => string | undefined;
 }
 
-function headerPrincipal(c: Context): Principal {
+type NodeEnv = {
+  incoming?: { headers: Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } };
+};
+
+/**
+ * A header reader for this request. Under @hono/node-server it reads Node's plain header object:
+ * touching `c.req.raw.headers` there would build a fetch Headers object, a few microseconds.
+ */
+function headerReader(c: Context): (name: string) => string | undefined {
+  const incoming = (c.env as NodeEnv | undefined)?.incoming;
+  if (incoming) {
+    const h = incoming.headers;
+    return (name) => {
+      const v = h[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+  }
   const h = c.req.raw.headers;
+  return (name) => h.get(name) ?? undefined;
+}
+
+function headerPrincipal(c: Context): Principal {
+  const h = headerReader(c);
   return {
-    actorId: h.get('x-actor-id') ?? undefined,
-    actorType: h.get('x-actor-type') ?? undefined,
-    organizationId: h.get('x-organization-id') ?? undefined,
-    accountId: h.get('x-account-id') ?? undefined,
+    actorId: h('x-actor-id'),
+    actorType: h('x-actor-type'),
+    organizationId: h('x-organization-id'),
+    accountId: h('x-account-id'),
   };
 }
 
@@ -50,16 +71,19 @@ function defaultResolve(c: Context): Principal {
 }
 
 function socketIp(c: Context): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress;
+  return (c.env as NodeEnv | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 type Cache = Partial<Record<'arrayBuffer' | 'text' | 'json' | 'formData' | 'parsedBody', Promise<unknown>>>;
 
 /** Reads the body after the handler: from Hono's body cache when the handler parsed it, else up to `max` bytes. */
-async function captureBody(c: Context, max: number, contentType: string): Promise<BodyCapture> {
+async function captureBody(
+  c: Context,
+  max: number,
+  contentType: string,
+  length: number,
+): Promise<BodyCapture> {
   const raw = c.req.raw;
-  const length = Number(raw.headers.get('content-length') ?? -1);
   if (!isCapturable(contentType))
     return bodyNote(`${contentType || 'unknown type'} body not captured`, length);
   const cache = c.req.bodyCache as Cache;
@@ -117,24 +141,25 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     if (audit.isExcluded(path)) return next();
     const ts = Date.now();
     const t0 = performance.now();
-    const ownRoute = routePath(c);
+    const ownIndex = c.req.routeIndex;
     await next();
     const startedAt = performance.now();
     try {
       const raw = c.req.raw;
       const method = raw.method;
-      const matched = routePath(c);
-      const route = matched === ownRoute ? '' : matched;
+      // The handler that answered is at routeIndex; if that is still us, no route matched.
+      const route = c.req.routeIndex === ownIndex ? '' : (matchedRoutes(c)[c.req.routeIndex]?.path ?? '');
       const derived = route ? routes.get(method, route) : undefined;
       const override = c.get('audit');
       const who = resolve(c) ?? {};
+      const header = headerReader(c);
       const url = raw.url;
       const q = url.indexOf('?');
-      const contentType = raw.headers.get('content-type') ?? '';
+      const contentType = header('content-type') ?? '';
       const body =
-        raw.body === null || method === 'GET' || method === 'HEAD'
+        method === 'GET' || method === 'HEAD' || raw.body === null
           ? undefined
-          : await captureBody(c, maxBody, contentType);
+          : await captureBody(c, maxBody, contentType, Number(header('content-length') ?? -1));
       let target = override?.target;
       if (target === undefined && derived)
         target = derived.param ? derived.prefix + (c.req.param(derived.param) ?? '') : derived.prefix;
@@ -153,10 +178,10 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
         accountId: cap(who.accountId, CAP.id),
         action: cap(override?.action ?? derived?.action ?? 'route.unmatched', CAP.id),
         target: cap(target ?? (derived ? '' : path), CAP.path),
-        traceId: traceIdFrom(raw.headers.get('traceparent')) || cap(raw.headers.get('x-request-id'), CAP.id),
-        requestId: cap(raw.headers.get('x-request-id'), CAP.id),
+        traceId: traceIdFrom(header('traceparent')) || cap(header('x-request-id'), CAP.id),
+        requestId: cap(header('x-request-id'), CAP.id),
         clientIp: cap(clientIp(c), CAP.id),
-        userAgent: cap(raw.headers.get('user-agent'), CAP.header),
+        userAgent: cap(header('user-agent'), CAP.header),
         contentType: cap(contentType, CAP.id),
         bodyKind: body?.kind ?? BodyKind.NONE,
         body: body?.body ?? null,

@@ -3,8 +3,8 @@
 import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 import { drive, plan, startApp } from '../../examples/traffic.js';
+import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 const client = testClient();
 const REQUESTS = 20_000;
@@ -68,7 +68,10 @@ describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind)
     });
     const body = agg.body as unknown as {
       hits: { total: { value: number } };
-      aggregations: { orgs: { buckets: { key: string; doc_count: number }[] }; dupes: { buckets: unknown[] } };
+      aggregations: {
+        orgs: { buckets: { key: string; doc_count: number }[] };
+        dupes: { buckets: unknown[] };
+      };
     };
     expect(body.hits.total.value).toBe(REQUESTS);
     expect(body.aggregations.dupes.buckets).toEqual([]);
@@ -85,7 +88,9 @@ describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind)
       });
       const doc = hit.body.hits.hits[0]?._source as Record<string, unknown>;
       expect(doc).toMatchObject({
-        event_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+        event_id: expect.stringMatching(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        ),
         actor_id: `user-${p.n % 7}`,
         actor_type: 'user',
         organization_id: p.org,

@@ -4,8 +4,8 @@ import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 import { drive, startApp } from '../../examples/traffic.js';
+import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 function collect() {
   const lines: string[] = [];
@@ -21,40 +21,51 @@ function opensearch() {
 }
 
 describe('excluded paths', () => {
-  it.each(['hono', 'express'] as const)('%s: the canary list leaves only authentication, policies and organizations', async (kind) => {
-    const prefix = uniquePrefix(`ex-${kind}`);
-    const audit = await createAudit({
-      registry: new Registry(),
-      logger: collect().logger,
-      indexPrefix: prefix,
-      indexShards: 1,
-      indexReplicas: 0,
-      flushIntervalSeconds: 0.2,
-      spoolDir: `/tmp/${prefix}-spool`,
-      excludedPaths: ['/health', '/metrics', '/accounts/*', '/memberships/*', '/groups/*', '/service-accounts/*'],
-      opensearch: opensearch(),
-    });
-    const server = await startApp(kind, audit);
-    await drive(server.url, 600, { orgs: 10, prefix });
-    for (let i = 0; i < 20; i++) await (await fetch(`${server.url}/health`)).arrayBuffer();
-    await server.close();
-    const final = await audit.close();
-    const client = testClient();
-    await client.indices.refresh({ index: `${prefix}-*` });
-    const paths = await client.search({
-      index: `${prefix}-*`,
-      body: { size: 0, aggs: { p: { terms: { field: 'action', size: 100 } } } } as never,
-    });
-    const actions = (paths.body.aggregations as { p: { buckets: { key: string; doc_count: number }[] } }).p.buckets;
-    const audited = new Set(actions.map((b) => b.key.split('.')[0]));
-    expect([...audited].sort()).toEqual(['authentication', 'organizations', 'policies']);
-    const total = actions.reduce((n, b) => n + b.doc_count, 0);
-    expect(final.captured).toBe(total);
-    expect(final.indexed).toBe(total);
-    // 600 requests over six resources plus logins: the excluded four resources are 2/3 of the rest.
-    expect(total).toBeGreaterThan(150);
-    expect(total).toBeLessThan(400);
-  });
+  it.each(['hono', 'express'] as const)(
+    '%s: the canary list leaves only authentication, policies and organizations',
+    async (kind) => {
+      const prefix = uniquePrefix(`ex-${kind}`);
+      const audit = await createAudit({
+        registry: new Registry(),
+        logger: collect().logger,
+        indexPrefix: prefix,
+        indexShards: 1,
+        indexReplicas: 0,
+        flushIntervalSeconds: 0.2,
+        spoolDir: `/tmp/${prefix}-spool`,
+        excludedPaths: [
+          '/health',
+          '/metrics',
+          '/accounts/*',
+          '/memberships/*',
+          '/groups/*',
+          '/service-accounts/*',
+        ],
+        opensearch: opensearch(),
+      });
+      const server = await startApp(kind, audit);
+      await drive(server.url, 600, { orgs: 10, prefix });
+      for (let i = 0; i < 20; i++) await (await fetch(`${server.url}/health`)).arrayBuffer();
+      await server.close();
+      const final = await audit.close();
+      const client = testClient();
+      await client.indices.refresh({ index: `${prefix}-*` });
+      const paths = await client.search({
+        index: `${prefix}-*`,
+        body: { size: 0, aggs: { p: { terms: { field: 'action', size: 100 } } } } as never,
+      });
+      const actions = (paths.body.aggregations as { p: { buckets: { key: string; doc_count: number }[] } }).p
+        .buckets;
+      const audited = new Set(actions.map((b) => b.key.split('.')[0]));
+      expect([...audited].sort()).toEqual(['authentication', 'organizations', 'policies']);
+      const total = actions.reduce((n, b) => n + b.doc_count, 0);
+      expect(final.captured).toBe(total);
+      expect(final.indexed).toBe(total);
+      // 600 requests over six resources plus logins: the excluded four resources are 2/3 of the rest.
+      expect(total).toBeGreaterThan(150);
+      expect(total).toBeLessThan(400);
+    },
+  );
 });
 
 describe('rollback switches', () => {

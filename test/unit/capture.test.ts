@@ -76,7 +76,9 @@ describe('route → action and target', () => {
 
 describe('request fields', () => {
   it('takes the trace id from a W3C traceparent and refuses malformed ones', () => {
-    expect(traceIdFrom('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(traceIdFrom('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
     expect(traceIdFrom('garbage')).toBe('');
     expect(traceIdFrom(undefined)).toBe('');
   });
@@ -136,7 +138,13 @@ describe('documents', () => {
 
   it('marks failures, drops a client address that is not an IP, notes binary bodies', () => {
     const doc = toDocument(
-      event({ status: 500, error: 'TypeError', clientIp: 'unknown', contentType: 'application/pdf', bodySize: 9 }),
+      event({
+        status: 500,
+        error: 'TypeError',
+        clientIp: 'unknown',
+        contentType: 'application/pdf',
+        bodySize: 9,
+      }),
       ctx,
       new IndexNamer(ctx),
     );
@@ -147,7 +155,11 @@ describe('documents', () => {
   });
 
   it('keeps invalid or truncated JSON as text with a note', () => {
-    const doc = toDocument(event({ body: Buffer.from('{"a":'), bodyTruncated: true }), ctx, new IndexNamer(ctx));
+    const doc = toDocument(
+      event({ body: Buffer.from('{"a":'), bodyTruncated: true }),
+      ctx,
+      new IndexNamer(ctx),
+    );
     expect(doc.source.request_body).toEqual({ _unparsed: '{"a":', _note: 'truncated JSON' });
     expect(doc.source.request_body_truncated).toBe(true);
   });
