@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { register as defaultRegistry, type Registry } from 'prom-client';
+import { type BreakerState, createBreakerBuffer } from './breaker.js';
 import { compileExcludedPaths } from './capture/excluded-paths.js';
 import {
   type AuditConfig,
@@ -37,14 +38,23 @@ export interface CreateAuditOptions extends AuditOptions {
   logger?: AuditLogger;
 }
 
-/** The accounting snapshot: captured = indexed + deadLettered + dropped.total + spooled + inFlight. */
+/**
+ * The accounting snapshot of this process's events, exact at any moment:
+ * captured = indexed + deadLettered + dropped.total + spooled + inFlight.
+ */
 export interface AuditStats {
   captured: number;
+  /** Acknowledged by OpenSearch, directly or on replay from the spool. */
   indexed: number;
+  /** Refused by OpenSearch for good; kept in AUDIT_SPOOL_DIR/dead-letter/. */
   deadLettered: number;
   dropped: { total: number; byReason: Record<string, number> };
+  /** In the spool on disk now, waiting for replay. */
   spooled: number;
+  /** In the ring: captured, not yet indexed, spooled or dropped. */
   inFlight: number;
+  /** Events an earlier process left in the spool and this one delivered (outside the sum above). */
+  recovered: number;
 }
 
 /** Drop reasons counted on the main thread. */
@@ -82,6 +92,9 @@ export class Audit {
   readonly #encoder = new EventEncoder();
   readonly #producers: RingProducer[] = [];
   readonly #stats: SharedArrayBuffer;
+  readonly #breaker = createBreakerBuffer();
+  readonly #createdAt = Date.now();
+  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
   readonly #hotPath = new Histogram(HOT_PATH_BUCKETS);
   readonly #drops: Record<MainDrop, number> = { ring_full: 0, too_large: 0, encode_error: 0, closed: 0 };
   readonly #errors: Record<string, number> = { capture: 0 };
@@ -128,7 +141,8 @@ export class Audit {
         capacity: this.#producers.reduce((n, p) => n + p.capacity, 0),
       }),
       workers: () => ({ alive: this.#alive, restarts: this.#restarts }),
-      breakerState: () => 0,
+      breakerState: () => Atomics.load(new Int32Array(this.#breaker), 0),
+      spoolBytes: () => this.#workerTotals()[Stat.SPOOL_BYTES] ?? 0,
       worker: () => {
         const t = this.#workerTotals();
         return {
@@ -136,6 +150,7 @@ export class Audit {
           deadLettered: t[Stat.DEAD_LETTERED] as number,
           spooled: t[Stat.SPOOLED] as number,
           replayed: t[Stat.REPLAYED] as number,
+          recovered: t[Stat.RECOVERED] as number,
           bulkOk: t[Stat.BULK_OK] as number,
           bulkFailed: t[Stat.BULK_FAILED] as number,
           retries: t[Stat.RETRIES] as number,
@@ -167,6 +182,7 @@ export class Audit {
     });
     const instance = randomBytes(6);
     for (let shard = 0; shard < this.config.workers; shard++) this.#startShard(shard, instance);
+    if (this.config.handleSignals) this.#handleSignals();
     this.#log.info(describeConfig(this.config), 'Audit system initialized');
   }
 
@@ -183,6 +199,8 @@ export class Audit {
       ring: producer.buffer,
       stats: this.#stats,
       config: this.config,
+      breaker: this.#breaker,
+      createdAt: this.#createdAt,
       instance,
       host: hostname(),
       port: port2,
@@ -266,18 +284,22 @@ export class Audit {
       addRows(totals, row);
       inFlight += pending;
     });
+    const at = (slot: number) => totals[slot] ?? 0;
     const byReason: Record<string, number> = {
       ...this.#drops,
-      decode_error: totals[Stat.DROPPED_DECODE] ?? 0,
-      undeliverable: totals[Stat.DROPPED_UNDELIVERABLE] ?? 0,
+      decode_error: at(Stat.DROPPED_DECODE),
+      spool_full: at(Stat.DROPPED_SPOOL_FULL),
+      spool_error: at(Stat.DROPPED_SPOOL_ERROR),
+      spool_corrupt: at(Stat.DROPPED_SPOOL_CORRUPT),
     };
     return {
       captured: this.#captured,
-      indexed: totals[Stat.INDEXED] ?? 0,
-      deadLettered: totals[Stat.DEAD_LETTERED] ?? 0,
+      indexed: at(Stat.INDEXED),
+      deadLettered: at(Stat.DEAD_LETTERED),
       dropped: { total: Object.values(byReason).reduce((a, b) => a + b, 0), byReason },
-      spooled: totals[Stat.SPOOLED] ?? 0,
+      spooled: at(Stat.SPOOLED) - at(Stat.UNSPOOLED),
       inFlight,
+      recovered: at(Stat.RECOVERED),
     };
   }
 
@@ -292,8 +314,43 @@ export class Audit {
     return this.#closing;
   }
 
+  /** SIGTERM/SIGINT: close() (drain to OpenSearch or the spool), then let the signal end the process. */
+  #handleSignals(): void {
+    const handler = (signal: NodeJS.Signals) => {
+      this.#log.info({ signal }, 'Audit draining before exit');
+      const exit = () => {
+        process.removeListener('SIGTERM', handler);
+        process.removeListener('SIGINT', handler);
+        // Other listeners may keep the process alive on purpose; with none, the default action
+        // (exit) applies again.
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      };
+      this.close().then(exit, (err: Error) => {
+        this.#log.error({ error: err.message }, 'Audit drain before exit failed');
+        exit();
+      });
+    };
+    this.#signalHandler = handler;
+    process.once('SIGTERM', handler);
+    process.once('SIGINT', handler);
+  }
+
+  /** @internal The pool's threads, for fault-injection tests (terminate one mid-batch). */
+  workerThreads(): readonly { terminate(): Promise<number> }[] {
+    return (this.#pool?.threads ?? []) as never;
+  }
+
+  /** @internal The shared circuit breaker's state: 0 closed, 1 open, 2 half open. */
+  breakerState(): BreakerState {
+    return Atomics.load(new Int32Array(this.#breaker), 0) as BreakerState;
+  }
+
   async #close(timeoutMs: number): Promise<AuditStats> {
     const deadline = Date.now() + timeoutMs;
+    if (this.#signalHandler) {
+      process.removeListener('SIGTERM', this.#signalHandler);
+      process.removeListener('SIGINT', this.#signalHandler);
+    }
     for (const p of this.#producers) p.close();
     while (this.#alive > 0 && Date.now() < deadline) await sleep(10);
     const left = this.stats().inFlight;

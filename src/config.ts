@@ -82,6 +82,14 @@ export interface AuditOptions {
   installTemplate?: boolean;
   /** Longest wait for pending events at close, seconds. `AUDIT_CLOSE_TIMEOUT_SECONDS`; default 30. */
   closeTimeoutSeconds?: number;
+  /** AUDIT_SPOOL_MAX_BYTES: largest size of the spool on disk (1 GiB). */
+  spoolMaxBytes?: number;
+  /** AUDIT_BREAKER_FAILURES: consecutive failed bulk requests that open the breaker (5). */
+  breakerFailures?: number;
+  /** AUDIT_BREAKER_COOLDOWN_SECONDS: seconds the breaker stays open before a probe (30). */
+  breakerCooldownSeconds?: number;
+  /** AUDIT_HANDLE_SIGNALS: close() on SIGTERM/SIGINT before the process exits (false). */
+  handleSignals?: boolean;
 }
 
 export interface OpenSearchConfig {
@@ -122,6 +130,10 @@ export interface AuditConfig {
   readonly indexReplicas: number;
   readonly installTemplate: boolean;
   readonly closeTimeoutSeconds: number;
+  readonly spoolMaxBytes: number;
+  readonly breakerFailures: number;
+  readonly breakerCooldownSeconds: number;
+  readonly handleSignals: boolean;
 }
 
 // ---- parsers: each turns an env string or a code value into a value, or INVALID ----
@@ -291,13 +303,17 @@ const specs: readonly Spec[] = [
   spec('retryBackoffSeconds',       'AUDIT_RETRY_BACKOFF_SECONDS',    decimal(0, 3600, false),  2,             'first retry delay, seconds'),
   spec('retryBackoffMultiplier',    'AUDIT_RETRY_BACKOFF_MULTIPLIER', decimal(1, 100, false),   2,             'delay factor per retry'),
   spec('workers',                   'AUDIT_WORKERS',                  integer(1, 64),           1,             'worker threads sending to OpenSearch'),
-  spec('spoolDir',                  'AUDIT_SPOOL_DIR',                directory,                spoolDefault,  'where dead-lettered events are written (and, with the spool, where events wait while OpenSearch is down)', { docDefault: './.audit-spool' }),
+  spec('spoolDir',                  'AUDIT_SPOOL_DIR',                directory,                spoolDefault,  'where events wait while OpenSearch is down or not configured, and dead letters are kept', { docDefault: './.audit-spool' }),
   spec('ringBytes',                 'AUDIT_RING_BYTES',               integer(65536, 2 * GiB),  ringDefault,   'shared ring buffer size, bytes', { docDefault: 'min(maxQueueSize × 1024, 1 GiB)' }),
   spec('batchBytes',                'AUDIT_BATCH_BYTES',              integer(1024, 100 * MiB), 5242880,       'uncompressed bytes per bulk request'),
   spec('indexShards',               'AUDIT_INDEX_SHARDS',             integer(1, 1024),         5,             'primary shards in the index template'),
   spec('indexReplicas',             'AUDIT_INDEX_REPLICAS',           integer(0, 16),           1,             'replicas in the index template'),
   spec('installTemplate',           'AUDIT_INSTALL_TEMPLATE',         boolean,                  true,          'install the index template before the first write to each new index'),
   spec('closeTimeoutSeconds',       'AUDIT_CLOSE_TIMEOUT_SECONDS',    decimal(0, 3600, true),   30,            'longest wait for pending events at close, seconds'),
+  spec('spoolMaxBytes',             'AUDIT_SPOOL_MAX_BYTES',          integer(MiB, 1024 * GiB), GiB,           'largest size of the spool on disk, bytes; what does not fit is dropped (spool_full)', { docDefault: '1 GiB' }),
+  spec('breakerFailures',           'AUDIT_BREAKER_FAILURES',         integer(1, 1000),         5,             'consecutive failed bulk requests that open the circuit breaker'),
+  spec('breakerCooldownSeconds',    'AUDIT_BREAKER_COOLDOWN_SECONDS', decimal(0, 3600, true),   30,            'how long the breaker stays open before one probe request, seconds'),
+  spec('handleSignals',             'AUDIT_HANDLE_SIGNALS',           boolean,                  false,         'on SIGTERM/SIGINT, close() (drain to OpenSearch or the spool) before the process exits'),
 ];
 
 /** Every environment variable, its option, its default and what it accepts (the README table). */

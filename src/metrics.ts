@@ -89,9 +89,10 @@ export interface MetricsSource {
   ringBytes(): { used: number; capacity: number };
   workers(): { alive: number; restarts: number };
   breakerState(): number;
+  spoolBytes(): number;
   /** Worker totals: indexed, deadLettered, spooled, replayed, bulkOk, bulkFailed, retries. */
   worker(): Record<
-    'indexed' | 'deadLettered' | 'spooled' | 'replayed' | 'bulkOk' | 'bulkFailed' | 'retries',
+    'indexed' | 'deadLettered' | 'spooled' | 'replayed' | 'recovered' | 'bulkOk' | 'bulkFailed' | 'retries',
     number
   >;
   writeLatency(): { bounds: readonly number[]; perBucket: ArrayLike<number>; sum: number; count: number };
@@ -155,6 +156,15 @@ export function registerMetrics(registry: Registry, src: MetricsSource): () => v
       'counter',
       () => [{ value: src.worker().replayed }],
     ),
+    new SnapshotMetric(
+      'audit_events_recovered_total',
+      "An earlier process's spooled events delivered by this one",
+      'counter',
+      () => [{ value: src.worker().recovered }],
+    ),
+    new SnapshotMetric('audit_spool_bytes', 'Bytes in the local spool', 'gauge', () => [
+      { value: src.spoolBytes() },
+    ]),
     new SnapshotMetric('audit_events_dropped_total', 'Events dropped, by reason', 'counter', () =>
       byLabel('reason', src.dropped()),
     ),

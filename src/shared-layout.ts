@@ -72,20 +72,36 @@ export function maxFrameBytes(capacity: number): number {
  * row (single writer, so plain Atomics.store suffices); the main thread sums rows at scrape time.
  */
 export const Stat = {
+  /** Own events acknowledged by OpenSearch (fresh or replayed from the spool). */
   INDEXED: 0,
+  /** Own events refused for good and written to the dead-letter file. */
   DEAD_LETTERED: 1,
+  /** Own events written to the spool. */
   SPOOLED: 2,
-  REPLAYED: 3,
-  /** A frame the worker could not decode (dropped, reason `decode_error`). */
-  DROPPED_DECODE: 4,
-  /** Events that neither OpenSearch nor the spool took (dropped, reason `undeliverable`). */
-  DROPPED_UNDELIVERABLE: 5,
-  BULK_OK: 6,
-  BULK_FAILED: 7,
-  RETRIES: 8,
-  WRITE_LATENCY_COUNT: 9,
-  WRITE_LATENCY_SUM_MICROS: 10,
-  WRITE_LATENCY_BUCKETS: 11,
+  /** Own spooled events that left the spool again (indexed, dead-lettered or lost). */
+  UNSPOOLED: 3,
+  /** Spooled events (own or an earlier process's) indexed on replay. */
+  REPLAYED: 4,
+  /** An earlier process's spooled events indexed or dead-lettered by this one. */
+  RECOVERED: 5,
+  /** Frames the worker could not decode (dropped: decode_error). */
+  DROPPED_DECODE: 6,
+  /** Events the spool had no room for (dropped: spool_full). */
+  DROPPED_SPOOL_FULL: 7,
+  /** Events the spool could not write (dropped: spool_error). */
+  DROPPED_SPOOL_ERROR: 8,
+  /** Own spooled events lost behind a corrupt segment tail (dropped: spool_corrupt). */
+  DROPPED_SPOOL_CORRUPT: 9,
+  /** Torn or corrupt segment tails found on replay. */
+  SPOOL_CORRUPT_TAILS: 10,
+  /** Bytes in this shard's spool now (a gauge). */
+  SPOOL_BYTES: 11,
+  BULK_OK: 12,
+  BULK_FAILED: 13,
+  RETRIES: 14,
+  WRITE_LATENCY_COUNT: 15,
+  WRITE_LATENCY_SUM_MICROS: 16,
+  WRITE_LATENCY_BUCKETS: 17,
 } as const;
 
 /** Upper bounds (seconds) of the OpenSearch write-latency histogram. */

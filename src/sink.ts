@@ -1,10 +1,12 @@
 // Delivers a batch of documents to OpenSearch `_bulk`, reading every item: 201 and 409 (already
-// indexed: our ids are deterministic) count as indexed; 429, 5xx and rejected executions are
-// retried alone with exponential backoff and full jitter; any other item error is a dead letter,
-// written with its reason and never retried. A request that fails as a whole is retried whole.
+// indexed: our ids are deterministic) count as indexed; 429, 5xx, rejected executions and write
+// blocks are retried alone with exponential backoff and full jitter; any other item error is a
+// dead letter, written with its reason and never retried. A request that fails as a whole is
+// retried whole. Every attempt asks the shared circuit breaker first.
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
+import { type Breaker, BreakerState } from './breaker.js';
 import type { AuditConfig } from './config.js';
 import type { AuditDocument } from './document.js';
 import { type BulkItemResult, gzipBody, ndjson, postBulk } from './opensearch/bulk.js';
@@ -15,15 +17,26 @@ import type { StatRow } from './stats.js';
 export interface Delivery {
   indexed: number;
   deadLettered: number;
-  /** Documents still failing with a retriable error when the attempts ran out. */
+  /**
+   * Documents not delivered: still failing with a retriable error when the attempts ran out, or
+   * never sent because the circuit breaker is open. The caller spools them.
+   */
   failed: AuditDocument[];
   lastError?: string;
 }
 
 export type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
+/** Errors that say "not now" rather than "never": the item waits (retry, then spool). */
+const TRANSIENT_ERRORS = new Set([
+  'es_rejected_execution_exception',
+  // index.blocks.write, or the read-only block OpenSearch sets when the disk is nearly full
+  'cluster_block_exception',
+  'index_closed_exception',
+]);
+
 export function isRetriable(item: BulkItemResult): boolean {
-  return item.status === 429 || item.status >= 500 || item.error?.type === 'es_rejected_execution_exception';
+  return item.status === 429 || item.status >= 500 || TRANSIENT_ERRORS.has(item.error?.type ?? '');
 }
 
 export function backoffMs(
@@ -45,10 +58,23 @@ export class BulkSink {
     readonly cfg: AuditConfig,
     readonly stats: StatRow,
     readonly log: Log,
+    readonly breaker: Breaker,
   ) {
     this.#deadLetterDir = join(cfg.spoolDir, 'dead-letter');
   }
 
+  #failure(error: string): void {
+    if (this.breaker.failure() === 'opened') this.log('warn', 'Circuit breaker open', { error });
+  }
+
+  #success(): void {
+    if (this.breaker.success() === 'closed') this.log('info', 'Circuit breaker closed');
+  }
+
+  /**
+   * Sends `docs` with up to AUDIT_RETRY_ATTEMPTS retries, asking the shared breaker before every
+   * attempt; stops early (returning the rest as failed) as soon as the breaker is open.
+   */
   async deliver(docs: AuditDocument[]): Promise<Delivery> {
     let pending = docs;
     let indexed = 0;
@@ -56,8 +82,13 @@ export class BulkSink {
     let lastError: string | undefined;
     for (let attempt = 0; attempt <= this.cfg.retryAttempts && pending.length > 0; attempt++) {
       if (attempt > 0) {
+        if (this.breaker.state !== BreakerState.CLOSED) break;
         this.stats.add(Stat.RETRIES, 1);
         await sleep(backoffMs(attempt, this.cfg));
+      }
+      if (!this.breaker.allow()) {
+        lastError ??= 'circuit breaker open';
+        break;
       }
       await this.#ensureTemplates(pending);
       const started = performance.now();
@@ -67,6 +98,7 @@ export class BulkSink {
       } catch (err) {
         this.stats.add(Stat.BULK_FAILED, 1);
         lastError = (err as Error).message;
+        this.#failure(lastError);
         continue;
       }
       this.stats.observeWriteLatency((performance.now() - started) / 1000);
@@ -84,6 +116,10 @@ export class BulkSink {
         deadLettered += dead.length;
       }
       if (retry.length > 0) lastError = `${retry.length} items answered ${items.find(isRetriable)?.status}`;
+      // A request whose every item must be retried (429 storm, blocked writes) is a failure for the
+      // breaker: sustained, it opens and the batches go to the spool instead of hammering the cluster.
+      if (retry.length > 0 && retry.length === items.length) this.#failure(lastError as string);
+      else this.#success();
       pending = retry;
     }
     return { indexed, deadLettered, failed: pending, ...(lastError !== undefined && { lastError }) };

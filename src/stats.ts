@@ -14,6 +14,10 @@ export class StatRow {
     Atomics.store(this.#cells, slot, Atomics.load(this.#cells, slot) + BigInt(n));
   }
 
+  set(slot: number, n: number): void {
+    Atomics.store(this.#cells, slot, BigInt(n));
+  }
+
   observeWriteLatency(seconds: number): void {
     this.add(Stat.WRITE_LATENCY_COUNT, 1);
     this.add(Stat.WRITE_LATENCY_SUM_MICROS, Math.round(seconds * 1e6));

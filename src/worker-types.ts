@@ -7,6 +7,10 @@ export interface DrainTask {
   shard: number;
   ring: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  /** The circuit breaker all workers share (src/breaker.ts). */
+  breaker: SharedArrayBuffer;
+  /** Date.now() when the Audit was created: the breaker's time base. */
+  createdAt: number;
   config: AuditConfig;
   /** Process part of every event id (6 random bytes). */
   instance: Uint8Array;

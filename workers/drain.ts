@@ -1,7 +1,9 @@
 // The piscina task each worker thread runs for as long as the Audit lives: drain one ring shard,
-// turn frames into documents, batch them by count, bytes and time, deliver, and only then release
-// the ring space. It returns when the main thread closes the ring and everything is delivered.
-
+// turn frames into documents, batch them by count, bytes and time, deliver them to OpenSearch or,
+// when it fails (or none is configured), to the durable spool, and only then release the ring
+// space. Between batches it replays the spool while the breaker is closed. It returns when the
+// main thread closes the ring and everything read is delivered or spooled.
+import { Breaker } from '../src/breaker.js';
 import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/document.js';
 import { decodeEvent } from '../src/event.js';
 import { createClient } from '../src/opensearch/client.js';
@@ -9,6 +11,7 @@ import { RingConsumer } from '../src/ring/consumer.js';
 import { Sanitizer } from '../src/sanitize.js';
 import { Stat } from '../src/shared-layout.js';
 import { BulkSink, type Log } from '../src/sink.js';
+import { Spool } from '../src/spool/spool.js';
 import { StatRow } from '../src/stats.js';
 import type { DrainTask, LogMessage } from '../src/worker-types.js';
 
@@ -37,14 +40,46 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     maxBodySize: cfg.maxBodySize,
   };
   const namer = new IndexNamer(ctx);
-  const sink = cfg.opensearch.url ? new BulkSink(createClient(cfg.opensearch), cfg, stats, log) : undefined;
+  const breaker = new Breaker(
+    task.breaker,
+    task.createdAt,
+    cfg.breakerFailures,
+    cfg.breakerCooldownSeconds * 1000,
+  );
+  const sink = cfg.opensearch.url
+    ? new BulkSink(createClient(cfg.opensearch), cfg, stats, log, breaker)
+    : undefined;
+  const spool = new Spool({
+    root: cfg.spoolDir,
+    shard,
+    shards: cfg.workers,
+    instance: Buffer.from(task.instance).toString('hex'),
+    maxBytes: Math.floor(cfg.spoolMaxBytes / cfg.workers),
+  });
+  await spool.init();
+  stats.set(Stat.SPOOL_BYTES, spool.bytes);
   const intervalMs = cfg.flushIntervalSeconds * 1000;
 
   let batch: AuditDocument[] = [];
   let batchBytes = 0;
   let firstAt = 0;
-
   let undecodable = 0;
+
+  /** Writes what OpenSearch did not take to the spool; returns [spooled, full, failed to write]. */
+  async function toSpool(docs: AuditDocument[]): Promise<[number, number, number]> {
+    if (docs.length === 0) return [0, 0, 0];
+    try {
+      const written = await spool.append(docs);
+      if (written < docs.length) log('error', 'Spool full: events dropped', { count: docs.length - written });
+      return [written, docs.length - written, 0];
+    } catch (err) {
+      log('error', 'Spool write failed: events dropped', {
+        count: docs.length,
+        error: (err as Error).message,
+      });
+      return [0, 0, docs.length];
+    }
+  }
 
   async function flush(): Promise<void> {
     const cursor = consumer.cursor;
@@ -56,27 +91,52 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     undecodable = 0;
     let indexed = 0;
     let deadLettered = 0;
-    let undeliverable = docs.length;
+    let failed = docs;
     if (docs.length > 0 && sink) {
       const result = await sink.deliver(docs);
       indexed = result.indexed;
       deadLettered = result.deadLettered;
-      undeliverable = result.failed.length;
-      if (undeliverable > 0) {
-        log('error', 'Events undeliverable after retries', { count: undeliverable, error: result.lastError });
-      }
+      failed = result.failed;
     }
-    // Only now may the producer reuse the space: every event in it has an outcome, recorded in the
-    // same step so that stats() never counts an event twice or not at all.
+    const [spooled, full, unwritable] = await toSpool(failed);
+    // Only now may the producer reuse the space: every event in it has an outcome (in OpenSearch,
+    // in the dead-letter file, synced in the spool, or counted as dropped), recorded in the same
+    // step so that stats() never counts an event twice or not at all.
     consumer.commit(cursor, events, () => {
       stats.add(Stat.INDEXED, indexed);
       stats.add(Stat.DEAD_LETTERED, deadLettered);
-      stats.add(Stat.DROPPED_UNDELIVERABLE, undeliverable);
+      stats.add(Stat.SPOOLED, spooled);
+      stats.add(Stat.DROPPED_SPOOL_FULL, full);
+      stats.add(Stat.DROPPED_SPOOL_ERROR, unwritable);
       stats.add(Stat.DROPPED_DECODE, dropped);
+      stats.set(Stat.SPOOL_BYTES, spool.bytes);
     });
   }
 
-  log('info', 'Audit worker started', { sink: sink ? 'opensearch' : 'none' });
+  /** Replays one spool segment if OpenSearch is healthy; true when there may be more to replay. */
+  async function replay(): Promise<boolean> {
+    if (!sink || spool.bytes === 0 || !breaker.ready()) return false;
+    const r = await spool.replayOldest((docs) => sink.deliver(docs), cfg.batchSize);
+    if (!r) return false;
+    consumer.record(() => {
+      stats.add(Stat.INDEXED, r.ownIndexed);
+      stats.add(Stat.DEAD_LETTERED, r.ownDeadLettered);
+      stats.add(Stat.UNSPOOLED, r.ownIndexed + r.ownDeadLettered + r.ownLost);
+      stats.add(Stat.DROPPED_SPOOL_CORRUPT, r.ownLost);
+      stats.add(Stat.REPLAYED, r.ownIndexed + r.foreignIndexed);
+      stats.add(Stat.RECOVERED, r.foreignIndexed + r.foreignDeadLettered);
+      stats.add(Stat.SPOOL_CORRUPT_TAILS, r.corruptTails);
+      stats.set(Stat.SPOOL_BYTES, spool.bytes);
+    });
+    if (r.corruptTails > 0)
+      log('warn', 'Spool segment had a torn or corrupt tail; skipped it', { lost: r.ownLost });
+    if (r.ownIndexed + r.foreignIndexed > 0) {
+      log('info', 'Spool replayed', { events: r.ownIndexed + r.foreignIndexed, complete: r.complete });
+    }
+    return r.complete;
+  }
+
+  log('info', 'Audit worker started', { sink: sink ? 'opensearch' : 'spool', spoolBytes: spool.bytes });
   for (;;) {
     for (let frame = consumer.next(); frame; frame = consumer.next()) {
       try {
@@ -94,10 +154,12 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (closing || (batch.length > 0 && Date.now() - firstAt >= intervalMs)) await flush();
     else if (batch.length === 0 && consumer.holdsUnreleased()) await flush();
     if (closing && !consumer.hasData()) break;
+    if (batch.length === 0 && (await replay())) continue;
     const wait = batch.length > 0 ? Math.max(1, intervalMs - (Date.now() - firstAt)) : IDLE_WAIT_MS;
     await consumer.waitForData(wait);
     if (!consumer.closing()) await sleep(COALESCE_MS);
   }
+  await spool.close();
   log('info', 'Audit worker finished');
   return { shard };
 }

@@ -79,6 +79,16 @@ export class RingConsumer {
     }
   }
 
+  /** Records counter updates that involve no ring space (spool replay) as one consistent step. */
+  record(update: () => void): void {
+    Atomics.add(this.#header, Ring.EPOCH, 1);
+    try {
+      update();
+    } finally {
+      Atomics.add(this.#header, Ring.EPOCH, 1);
+    }
+  }
+
   /** Gives the space up to `cursor` (holding frames up to `events`) back to the producer. */
   release(cursor: number, events: number): void {
     this.#released = cursor;

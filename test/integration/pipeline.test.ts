@@ -50,6 +50,7 @@ describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind)
       dropped: expect.objectContaining({ total: 0 }),
       spooled: 0,
       inFlight: 0,
+      recovered: 0,
     });
     expect(lines.some((l) => l.startsWith('info Audit system initialized'))).toBe(true);
 

@@ -258,6 +258,10 @@ describe('wrong values', () => {
     ['AUDIT_INDEX_REPLICAS', '17', 'an integer from 0 to 16'],
     ['AUDIT_INSTALL_TEMPLATE', 'sure', 'true or false'],
     ['AUDIT_CLOSE_TIMEOUT_SECONDS', '3601', 'a number greater than 0 and at most 3600'],
+    ['AUDIT_SPOOL_MAX_BYTES', '1000', 'an integer from 1048576 to 1099511627776'],
+    ['AUDIT_BREAKER_FAILURES', '0', 'an integer from 1 to 1000'],
+    ['AUDIT_BREAKER_COOLDOWN_SECONDS', '-1', 'a number greater than 0 and at most 3600'],
+    ['AUDIT_HANDLE_SIGNALS', 'sometimes', 'true or false'],
   ];
 
   it.each(cases)('%s=%j fails naming the variable', (name, value, expected) => {

@@ -1,0 +1,51 @@
+// The spool's record format: an 8-byte header (payload length and CRC-32 of the payload, both
+// little-endian u32) and a JSON payload holding one sanitized document. A record that runs past the
+// end of its file or fails its checksum marks a torn or corrupt tail: reading stops there.
+import { crc32 } from 'node:zlib';
+import type { AuditDocument } from '../document.js';
+
+const HEADER = 8;
+/** Larger than any document we write (bodies are capped); a length above it is corruption. */
+const MAX_RECORD = 64 * 1024 * 1024;
+
+export function encodeRecords(docs: readonly AuditDocument[]): Buffer[] {
+  return docs.map((d) => {
+    const payload = Buffer.from(JSON.stringify({ i: d.index, d: d.id, r: d.routing, s: d.source }));
+    const header = Buffer.allocUnsafe(HEADER);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(crc32(payload), 4);
+    return Buffer.concat([header, payload]);
+  });
+}
+
+export interface Decoded {
+  docs: AuditDocument[];
+  /** True when the file ended in a torn or corrupt record (everything before it is in `docs`). */
+  corruptTail: boolean;
+}
+
+export function decodeRecords(file: Buffer): Decoded {
+  const docs: AuditDocument[] = [];
+  let at = 0;
+  while (at < file.length) {
+    if (file.length - at < HEADER) return { docs, corruptTail: true };
+    const len = file.readUInt32LE(at);
+    const sum = file.readUInt32LE(at + 4);
+    if (len > MAX_RECORD || at + HEADER + len > file.length) return { docs, corruptTail: true };
+    const payload = file.subarray(at + HEADER, at + HEADER + len);
+    if (crc32(payload) !== sum) return { docs, corruptTail: true };
+    try {
+      const r = JSON.parse(payload.toString('utf8')) as {
+        i: string;
+        d: string;
+        r?: string;
+        s: Record<string, unknown>;
+      };
+      docs.push({ index: r.i, id: r.d, routing: r.r, source: r.s });
+    } catch {
+      return { docs, corruptTail: true };
+    }
+    at += HEADER + len;
+  }
+  return { docs, corruptTail: false };
+}

@@ -1,0 +1,195 @@
+// The durable local spool: append-only segment files of checksummed records, synced to disk before
+// the ring space of their events is released. It holds events while OpenSearch is failing (and
+// all events when no OpenSearch is configured) and gives them back, oldest first, for replay.
+//
+// Layout: <AUDIT_SPOOL_DIR>/shard-<n>/<ms>-<instance>-<counter>.seg. Worker n appends to shard-n
+// and replays every shard-m with m % workers === n, so segments left by an earlier process with
+// more workers are replayed too. The instance in the name tells this process's own events (which
+// its accounting tracks) from an earlier process's (counted as recovered).
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { AuditDocument } from '../document.js';
+import type { Delivery } from '../sink.js';
+import { decodeRecords, encodeRecords } from './records.js';
+
+const SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
+
+export interface SpoolOptions {
+  root: string;
+  shard: number;
+  shards: number;
+  /** Hex id of this process (the event-id instance). */
+  instance: string;
+  /** This shard's share of AUDIT_SPOOL_MAX_BYTES. */
+  maxBytes: number;
+}
+
+export interface ReplayResult {
+  /** Events of this process: indexed, dead-lettered, or lost to a corrupt tail. */
+  ownIndexed: number;
+  ownDeadLettered: number;
+  ownLost: number;
+  /** Events an earlier process spooled, now indexed or dead-lettered. */
+  foreignIndexed: number;
+  foreignDeadLettered: number;
+  corruptTails: number;
+  /** False when delivery failed part-way; the rest stays spooled for the next attempt. */
+  complete: boolean;
+}
+
+export class Spool {
+  readonly dir: string;
+  readonly #opts: SpoolOptions;
+  #bytes = 0;
+  #file: FileHandle | undefined;
+  #segment = '';
+  #segmentBytes = 0;
+  #counter = 0;
+  /** Records of this process still in each of its segments. */
+  readonly #own = new Map<string, number>();
+
+  constructor(opts: SpoolOptions) {
+    this.#opts = opts;
+    this.dir = join(opts.root, `shard-${opts.shard}`);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Creates this shard's folder and measures what earlier processes left in the folders it replays. */
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    this.#bytes = 0;
+    for (const file of await this.segments()) this.#bytes += (await stat(file)).size;
+  }
+
+  /** Segment files this shard replays, oldest first (the one being appended to included). */
+  async segments(): Promise<string[]> {
+    const entries = await readdir(this.#opts.root, { withFileTypes: true }).catch(() => []);
+    const files: string[] = [];
+    for (const e of entries) {
+      const m = /^shard-(\d+)$/.exec(e.name);
+      if (!e.isDirectory() || !m || Number(m[1]) % this.#opts.shards !== this.#opts.shard) continue;
+      const dir = join(this.#opts.root, e.name);
+      for (const f of await readdir(dir)) if (f.endsWith('.seg')) files.push(join(dir, f));
+    }
+    return files.sort((a, b) => basename(a).localeCompare(basename(b)));
+  }
+
+  /**
+   * Appends the documents that fit under the byte cap, synced to disk before it returns. Returns
+   * how many were written; the rest (from the first that did not fit) the caller drops as
+   * `spool_full`.
+   */
+  async append(docs: readonly AuditDocument[]): Promise<number> {
+    const records = encodeRecords(docs);
+    let size = 0;
+    let n = 0;
+    while (n < records.length && this.#bytes + size + (records[n] as Buffer).length <= this.#opts.maxBytes) {
+      size += (records[n] as Buffer).length;
+      n++;
+    }
+    if (n === 0) return 0;
+    if (!this.#file || this.#segmentBytes >= SEGMENT_MAX_BYTES) await this.#rotate();
+    const file = this.#file as FileHandle;
+    await file.write(Buffer.concat(records.slice(0, n), size));
+    await file.datasync();
+    this.#bytes += size;
+    this.#segmentBytes += size;
+    this.#own.set(this.#segment, (this.#own.get(this.#segment) ?? 0) + n);
+    return n;
+  }
+
+  async #rotate(): Promise<void> {
+    await this.#file?.close();
+    this.#counter++;
+    const name = `${String(Date.now()).padStart(13, '0')}-${this.#opts.instance}-${String(this.#counter).padStart(6, '0')}.seg`;
+    this.#segment = join(this.dir, name);
+    this.#file = await open(this.#segment, 'a');
+    this.#segmentBytes = 0;
+  }
+
+  /**
+   * Replays the oldest segment through `deliver` in batches of `batchSize`, then deletes it. If a
+   * batch comes back with failures, the undelivered rest is written back in place of the segment
+   * (atomically: temp file, sync, rename) and replay stops; returns undefined when nothing is spooled.
+   */
+  async replayOldest(
+    deliver: (docs: AuditDocument[]) => Promise<Delivery>,
+    batchSize: number,
+  ): Promise<ReplayResult | undefined> {
+    const [oldest] = await this.segments();
+    if (oldest === undefined) return undefined;
+    if (oldest === this.#segment) {
+      await this.#file?.close();
+      this.#file = undefined;
+      this.#segment = '';
+    }
+    const own = this.#own.get(oldest);
+    const result: ReplayResult = {
+      ownIndexed: 0,
+      ownDeadLettered: 0,
+      ownLost: 0,
+      foreignIndexed: 0,
+      foreignDeadLettered: 0,
+      corruptTails: 0,
+      complete: true,
+    };
+    const content = await readFile(oldest);
+    const { docs, corruptTail } = decodeRecords(content);
+    if (corruptTail) result.corruptTails++;
+    let at = 0;
+    let leftover: AuditDocument[] = [];
+    while (at < docs.length) {
+      const batch = docs.slice(at, at + batchSize);
+      at += batch.length;
+      const d = await deliver(batch);
+      if (own !== undefined) {
+        result.ownIndexed += d.indexed;
+        result.ownDeadLettered += d.deadLettered;
+      } else {
+        result.foreignIndexed += d.indexed;
+        result.foreignDeadLettered += d.deadLettered;
+      }
+      if (d.failed.length > 0) {
+        leftover = [...d.failed, ...docs.slice(at)];
+        break;
+      }
+    }
+    if (leftover.length > 0) {
+      result.complete = false;
+      const tmp = `${oldest}.tmp`;
+      const fh = await open(tmp, 'w');
+      const records = encodeRecords(leftover);
+      await fh.write(Buffer.concat(records));
+      await fh.datasync();
+      await fh.close();
+      await rename(tmp, oldest);
+      this.#bytes += records.reduce((n, r) => n + r.length, 0) - content.length;
+      if (own !== undefined) this.#own.set(oldest, leftover.length);
+    } else {
+      await unlink(oldest);
+      this.#bytes -= content.length;
+      if (own !== undefined) {
+        // Own records behind a corrupt tail are lost; the count of what we wrote says how many.
+        result.ownLost = Math.max(0, own - docs.length);
+        this.#own.delete(oldest);
+      }
+    }
+    return result;
+  }
+
+  /** Own events still spooled (by this process, not yet replayed). */
+  ownPending(): number {
+    let n = 0;
+    for (const v of this.#own.values()) n += v;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.#file?.close();
+    this.#file = undefined;
+  }
+}
