@@ -107,33 +107,60 @@ export function plan(n: number, orgs: number): PlannedRequest {
   }
 }
 
+export interface DriveOptions {
+  orgs?: number;
+  concurrency?: number;
+  /** Prefix of every x-request-id (`<prefix>-<n>`). */
+  prefix?: string;
+  /** Stop at this Date.now(). */
+  until?: number;
+  /** Requests per second over all loops; unpaced when omitted. */
+  rate?: number;
+  /** Count failed requests (connection refused while a server stops) instead of throwing. */
+  tolerateErrors?: boolean;
+  /** The first request number (to continue a mix across phases). */
+  from?: number;
+  /** The x-actor-id of request n (default `user-<n % 7>`). */
+  actorIds?: (n: number) => string;
+}
+
 /**
- * Sends requests 0..count-1 of the mix with `concurrency` in flight, stopping early at `until`
- * (a Date.now() deadline) if given; returns the counts sent per organization.
+ * Sends requests from..count-1 of the mix with `concurrency` in flight; returns the counts of
+ * answered requests per organization (in `.failed`, with tolerateErrors, the number that failed).
  */
 export async function drive(
   url: string,
   count: number,
-  opts: { orgs?: number; concurrency?: number; prefix?: string; until?: number } = {},
-): Promise<Map<string, number>> {
+  opts: DriveOptions = {},
+): Promise<Map<string, number> & { failed?: number }> {
   const { orgs = 100, concurrency = 32, prefix = 'req', until = Number.POSITIVE_INFINITY } = opts;
-  const perOrg = new Map<string, number>();
-  let next = 0;
+  const perOrg: Map<string, number> & { failed?: number } = new Map<string, number>();
+  perOrg.failed = 0;
+  const gapMs = opts.rate ? (concurrency * 1000) / opts.rate : 0;
+  let next = opts.from ?? 0;
   async function loop(): Promise<void> {
     while (next < count && Date.now() < until) {
       const p = plan(next++, orgs);
-      const res = await fetch(`${url}${p.path}?n=${p.n}`, {
-        method: p.method,
-        headers: {
-          'x-organization-id': p.org,
-          'x-actor-id': `user-${p.n % 7}`,
-          'x-actor-type': 'user',
-          'x-request-id': `${prefix}-${p.n}`,
-          ...(p.body !== undefined && { 'content-type': 'application/json' }),
-        },
-        ...(p.body !== undefined && { body: p.body }),
-      });
-      await res.arrayBuffer();
+      if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+      let res: Response;
+      try {
+        res = await fetch(`${url}${p.path}?n=${p.n}`, {
+          method: p.method,
+          headers: {
+            'x-organization-id': p.org,
+            'x-actor-id': opts.actorIds?.(p.n) ?? `user-${p.n % 7}`,
+            'x-actor-type': 'user',
+            'x-request-id': `${prefix}-${p.n}`,
+            ...(p.body !== undefined && { 'content-type': 'application/json' }),
+          },
+          ...(p.body !== undefined && { body: p.body }),
+        });
+        await res.arrayBuffer();
+      } catch (err) {
+        if (!opts.tolerateErrors) throw err;
+        perOrg.failed = (perOrg.failed ?? 0) + 1;
+        continue;
+      }
       if (res.status !== p.status)
         throw new Error(`${p.method} ${p.path} answered ${res.status}, expected ${p.status}`);
       perOrg.set(p.org, (perOrg.get(p.org) ?? 0) + 1);

@@ -44,15 +44,19 @@ export function createApp(audit?: Audit): Hono {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const audit = await createAudit();
-  const server = serve({
-    fetch: createApp(audit).fetch,
-    hostname: '127.0.0.1',
-    port: Number(process.env.PORT ?? 3000),
-  });
-  const stop = async () => {
-    server.close();
-    await audit.close();
-    process.exit(0);
+  const server = serve(
+    { fetch: createApp(audit).fetch, hostname: '127.0.0.1', port: Number(process.env.PORT ?? 3000) },
+    (info) => console.log(`listening on http://127.0.0.1:${info.port}`),
+  );
+  // Graceful shutdown: stop accepting, let in-flight requests finish (each is captured before its
+  // response is sent), then drain the audit to OpenSearch or the spool, then exit.
+  const stop = () => {
+    server.close(async () => {
+      const stats = await audit.close().catch((err: Error) => ({ error: err.message }));
+      console.log(`audit closed ${JSON.stringify(stats)}`);
+      process.exit('error' in stats ? 1 : 0);
+    });
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

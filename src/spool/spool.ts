@@ -94,8 +94,16 @@ export class Spool {
     if (n === 0) return 0;
     if (!this.#file || this.#segmentBytes >= SEGMENT_MAX_BYTES) await this.#rotate();
     const file = this.#file as FileHandle;
-    await file.write(Buffer.concat(records.slice(0, n), size));
-    await file.datasync();
+    try {
+      await file.write(Buffer.concat(records.slice(0, n), size));
+      await file.datasync();
+    } catch (err) {
+      // The segment may now end in a partial record: never append behind it (replay stops at a
+      // torn record), start a new segment next time.
+      this.#file = undefined;
+      await file.close().catch(() => undefined);
+      throw err;
+    }
     this.#bytes += size;
     this.#segmentBytes += size;
     this.#own.set(this.#segment, (this.#own.get(this.#segment) ?? 0) + n);
@@ -168,7 +176,11 @@ export class Spool {
       await fh.close();
       await rename(tmp, oldest);
       this.#bytes += records.reduce((n, r) => n + r.length, 0) - content.length;
-      if (own !== undefined) this.#own.set(oldest, leftover.length);
+      if (own !== undefined) {
+        // The rewrite drops a corrupt tail for good: its own records are lost now.
+        result.ownLost = Math.max(0, own - docs.length);
+        this.#own.set(oldest, leftover.length);
+      }
     } else {
       await unlink(oldest);
       this.#bytes -= content.length;

@@ -1,0 +1,177 @@
+// Fault scenarios against the real node itself: it stops for 30 s, its indices refuse writes, a
+// worker thread dies mid-batch, and a mapping conflict. Traffic flows through the Hono example over
+// real sockets during each fault; afterwards OpenSearch must hold every event exactly once (or the
+// dead-letter file must, for the mapping conflict) and the accounting must be exact.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { drive, startApp } from '../../examples/traffic.js';
+import { DevNode } from '../../scripts/opensearch/dev-node.js';
+import { eventMappings } from '../../src/opensearch/template.js';
+import {
+  expectExactAccounting,
+  expectStoredExactlyOnce,
+  faultAudit,
+  settled,
+  waitFor,
+} from '../support/faults.js';
+import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+describe('fault scenarios against the real node', () => {
+  it('1. the node stops for 30 s mid-traffic and starts again: spooled, replayed, nothing lost', async () => {
+    const port = inject('opensearchDevPort');
+    expect(port, 'this scenario stops the node the test run started').toBeGreaterThan(0);
+    const node = new DevNode({ name: 'test', port, log: () => undefined });
+    const prefix = uniquePrefix('f1');
+    const { audit, logs, registry } = await faultAudit(prefix, testUrl());
+    const app = await startApp('hono', audit);
+    const traffic = drive(app.url, 1e9, {
+      orgs: 20,
+      prefix,
+      until: Date.now() + 45_000,
+      rate: 150,
+      concurrency: 6,
+    });
+    await sleep(5_000);
+    await node.stop();
+    await sleep(30_000);
+    await node.start();
+    const sent = total(await traffic);
+    await app.close();
+    await settled(audit);
+    const final = await audit.close();
+
+    expect(final.captured).toBe(sent);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent);
+    const metrics = await registry.metrics().catch(() => '');
+    expect(logs.lines.some((l) => l.startsWith('warn Circuit breaker open'))).toBe(true);
+    expect(logs.lines.some((l) => l.startsWith('info Circuit breaker closed'))).toBe(true);
+    expect(logs.lines.some((l) => l.startsWith('info Spool replayed'))).toBe(true);
+    expect(metrics).toBeDefined();
+    await expectStoredExactlyOnce(prefix, sent);
+    console.log(`scenario 1: ${JSON.stringify(final)}; spooled and replayed: ${spooledReplayed(logs.lines)}`);
+  });
+
+  it('2. writes blocked on the audit indices, then unblocked: nothing lost', async () => {
+    const prefix = uniquePrefix('f2');
+    const { audit, logs } = await faultAudit(prefix, testUrl());
+    const app = await startApp('hono', audit);
+    const client = testClient();
+    const traffic = drive(app.url, 1e9, {
+      orgs: 20,
+      prefix,
+      until: Date.now() + 14_000,
+      rate: 200,
+      concurrency: 6,
+    });
+    await waitFor('the first events indexed', () => audit.stats().indexed > 0);
+    await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.write': true } });
+    await sleep(6_000);
+    await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.write': false } });
+    const sent = total(await traffic);
+    await app.close();
+    await settled(audit);
+    const final = await audit.close();
+
+    expect(final.captured).toBe(sent);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent);
+    expect(final.deadLettered).toBe(0);
+    expect(logs.lines.some((l) => l.startsWith('warn Circuit breaker open'))).toBe(true);
+    await expectStoredExactlyOnce(prefix, sent);
+    console.log(`scenario 2: ${JSON.stringify(final)}; spooled and replayed: ${spooledReplayed(logs.lines)}`);
+  });
+
+  it('5. a worker thread dies mid-batch: replaced, its unreleased events delivered again, no duplicates', async () => {
+    const prefix = uniquePrefix('f5');
+    const { audit, logs, registry } = await faultAudit(prefix, testUrl(), { workers: 2 });
+    const app = await startApp('hono', audit);
+    const traffic = drive(app.url, 1e9, {
+      orgs: 20,
+      prefix,
+      until: Date.now() + 10_000,
+      rate: 600,
+      concurrency: 8,
+    });
+    for (const at of [2_500, 5_000, 7_500]) {
+      await sleep(at === 2_500 ? at : 2_500);
+      const threads = audit.workerThreads();
+      expect(threads.length).toBeGreaterThan(0);
+      await threads[0]?.terminate();
+    }
+    const sent = total(await traffic);
+    await app.close();
+    await settled(audit);
+    const metrics = await registry.metrics();
+    const final = await audit.close();
+
+    expect(final.captured).toBe(sent);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent);
+    expect(logs.lines.filter((l) => l.startsWith('error Audit worker died')).length).toBeGreaterThanOrEqual(
+      3,
+    );
+    expect(metrics).toMatch(/audit_worker_restarts_total [3-9]/);
+    await expectStoredExactlyOnce(prefix, sent);
+    console.log(`scenario 5: ${JSON.stringify(final)}`);
+  });
+
+  it('8. a mapping conflict: the refused events land in the dead-letter file, the rest is indexed', async () => {
+    const prefix = uniquePrefix('f8');
+    const { audit } = await faultAudit(prefix, testUrl());
+    // Today's index exists already with actor_id mapped as an integer: string actor ids conflict.
+    const index = `${prefix}-api-${new Date().toISOString().slice(0, 10)}`;
+    const client = testClient();
+    await client.indices.create({
+      index,
+      body: {
+        settings: { number_of_shards: 1, number_of_replicas: 0 },
+        mappings: {
+          ...eventMappings,
+          properties: { ...eventMappings.properties, actor_id: { type: 'integer' } },
+        },
+      } as never,
+    });
+    const app = await startApp('hono', audit);
+    const sent = await drive(app.url, 1000, {
+      orgs: 10,
+      prefix,
+      actorIds: (n) => (n % 4 === 0 ? `user-${n}` : String(n)),
+    });
+    await app.close();
+    await settled(audit);
+    const final = await audit.close();
+
+    const conflicting = 250;
+    expect(total(sent)).toBe(1000);
+    expect(final.captured).toBe(1000);
+    expectExactAccounting(final);
+    expect(final.deadLettered).toBe(conflicting);
+    expect(final.indexed).toBe(1000 - conflicting);
+    const dir = join(audit.config.spoolDir, 'dead-letter');
+    const lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'));
+    expect(lines).toHaveLength(conflicting);
+    const first = JSON.parse(lines[0] as string) as {
+      status: number;
+      error: string;
+      document: Record<string, unknown>;
+    };
+    expect(first.status).toBe(400);
+    expect(first.error).toBe('mapper_parsing_exception');
+    expect(String(first.document.actor_id)).toMatch(/^user-/);
+    await client.indices.refresh({ index });
+    expect((await client.count({ index })).body.count).toBe(1000 - conflicting);
+    console.log(`scenario 8: ${JSON.stringify(final)}`);
+  });
+});
+
+function spooledReplayed(lines: string[]): string {
+  const replayed = lines
+    .filter((l) => l.startsWith('info Spool replayed'))
+    .reduce((n, l) => n + Number(/"events":(\d+)/.exec(l)?.[1] ?? 0), 0);
+  return `replayed ${replayed} events in ${lines.filter((l) => l.startsWith('info Spool replayed')).length} segments`;
+}

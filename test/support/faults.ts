@@ -1,0 +1,109 @@
+// Shared pieces of the fault scenarios: an Audit tuned for quick recovery (short backoff, a breaker
+// that opens after three failures and probes after a second), polling, and the final check that
+// OpenSearch holds exactly the expected events, each once.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Audit, type CreateAuditOptions, createAudit } from '@pdaas/audit';
+import { Registry } from 'prom-client';
+import { expect } from 'vitest';
+import { testClient } from './opensearch.js';
+
+export interface LogLines {
+  lines: string[];
+  logger: NonNullable<CreateAuditOptions['logger']>;
+}
+
+export function collectLogs(): LogLines {
+  const lines: string[] = [];
+  const log = (level: string) => (fields: Record<string, unknown>, msg: string) => {
+    lines.push(`${level} ${msg} ${JSON.stringify(fields)}`);
+  };
+  return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error') } };
+}
+
+export function tempDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `pdaas-${label}-`));
+}
+
+export async function faultAudit(
+  prefix: string,
+  target: string | undefined,
+  extra: CreateAuditOptions = {},
+): Promise<{ audit: Audit; logs: LogLines; registry: Registry }> {
+  const logs = collectLogs();
+  const registry = new Registry();
+  const url = target ? new URL(target) : undefined;
+  const audit = await createAudit({
+    registry,
+    logger: logs.logger,
+    indexPrefix: prefix,
+    indexShards: 1,
+    indexReplicas: 0,
+    batchSize: 200,
+    flushIntervalSeconds: 0.2,
+    retryAttempts: 2,
+    retryBackoffSeconds: 0.05,
+    breakerFailures: 3,
+    breakerCooldownSeconds: 1,
+    spoolDir: tempDir(prefix),
+    ...(url && { opensearch: { host: url.hostname, port: Number(url.port), timeoutSeconds: 5 } }),
+    ...extra,
+  });
+  return { audit, logs, registry };
+}
+
+export async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until nothing is in flight or spooled: everything captured has reached OpenSearch or a counted end. */
+export async function settled(audit: Audit, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    'the ring and the spool to empty',
+    () => {
+      const s = audit.stats();
+      return s.inFlight === 0 && s.spooled === 0;
+    },
+    timeoutMs,
+  );
+}
+
+/** OpenSearch holds exactly `expected` events of this prefix, and no event_id or request twice. */
+export async function expectStoredExactlyOnce(prefix: string, expected: number): Promise<void> {
+  const client = testClient();
+  const index = `${prefix}-*`;
+  await client.indices.refresh({ index });
+  const res = await client.search({
+    index,
+    body: {
+      size: 0,
+      track_total_hits: true,
+      aggs: {
+        ids: { terms: { field: 'event_id', min_doc_count: 2, size: 10 } },
+        requests: { terms: { field: 'request_id', min_doc_count: 2, size: 10 } },
+      },
+    } as never,
+  });
+  const body = res.body as unknown as {
+    hits: { total: { value: number } };
+    aggregations: { ids: { buckets: unknown[] }; requests: { buckets: unknown[] } };
+  };
+  expect(body.aggregations.ids.buckets, 'an event_id appears twice').toEqual([]);
+  expect(body.aggregations.requests.buckets, 'a request was stored twice').toEqual([]);
+  expect(body.hits.total.value).toBe(expected);
+}
+
+/** captured = indexed + deadLettered + dropped + spooled + inFlight, with no drops. */
+export function expectExactAccounting(s: ReturnType<Audit['stats']>): void {
+  expect(s.indexed + s.deadLettered + s.dropped.total + s.spooled + s.inFlight).toBe(s.captured);
+  expect(s.dropped.total, JSON.stringify(s.dropped.byReason)).toBe(0);
+}
