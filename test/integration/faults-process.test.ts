@@ -1,0 +1,118 @@
+// Fault scenarios that end a process: SIGTERM during traffic (it drains and exits, nothing lost),
+// and SIGKILL while the breaker is open (a new process replays the spool it left).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { drive } from '../../examples/traffic.js';
+import { expectStoredExactlyOnce, faultAudit, tempDir, waitFor } from '../support/faults.js';
+import { testUrl, uniquePrefix } from '../support/opensearch.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function tsx(file: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, file)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return { child, output: () => out };
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+describe('fault scenarios that end the process', () => {
+  it('6. SIGTERM during traffic: the app drains the audit and exits 0; every answered request is stored once', async () => {
+    const prefix = uniquePrefix('f6');
+    const node = new URL(testUrl());
+    const port = await freePort();
+    const { child, output } = tsx('examples/hono/app.ts', {
+      PORT: String(port),
+      AUDIT_OPENSEARCH_HOST: node.hostname,
+      AUDIT_OPENSEARCH_PORT: node.port,
+      AUDIT_INDEX_PREFIX: prefix,
+      AUDIT_INDEX_SHARDS: '1',
+      AUDIT_INDEX_REPLICAS: '0',
+      AUDIT_FLUSH_INTERVAL_SECONDS: '0.5',
+      AUDIT_SPOOL_DIR: tempDir(prefix),
+    });
+    const exit = exited(child);
+    await waitFor('the app to listen', () => output().includes('listening on'), 60_000);
+    const traffic = drive(`http://127.0.0.1:${port}`, 1e9, {
+      orgs: 20,
+      prefix,
+      until: Date.now() + 6_000,
+      rate: 400,
+      concurrency: 8,
+      tolerateErrors: true,
+    });
+    await new Promise((r) => setTimeout(r, 2_500));
+    child.kill('SIGTERM');
+    const answered = await traffic;
+    const { code } = await exit;
+    expect(code, output()).toBe(0);
+    const line = /audit closed (\{.*\})/.exec(output())?.[1];
+    expect(line, output()).toBeDefined();
+    const final = JSON.parse(line as string) as {
+      captured: number;
+      indexed: number;
+      dropped: { total: number };
+    };
+    expect(total(answered)).toBeGreaterThan(0);
+    expect(final.captured).toBe(total(answered));
+    expect(final.indexed).toBe(final.captured);
+    expect(final.dropped.total).toBe(0);
+    await expectStoredExactlyOnce(prefix, final.captured);
+    console.log(`scenario 6: ${line}; requests refused after SIGTERM: ${answered.failed}`);
+  });
+
+  it('7. killed while the breaker is open: the next process replays the spool it left', async () => {
+    const prefix = uniquePrefix('f7');
+    const spoolDir = tempDir(prefix);
+    const events = 1500;
+    const { child, output } = tsx('test/support/spool-child.ts', {
+      EVENTS: String(events),
+      PREFIX: prefix,
+      SPOOL_DIR: spoolDir,
+      DEAD_PORT: String(await freePort()),
+    });
+    const exit = exited(child);
+    await waitFor('the first process to spool everything', () => output().includes('SPOOLED'), 120_000);
+    expect(output()).toContain(`SPOOLED ${events} breaker 1`);
+    child.kill('SIGKILL');
+    expect((await exit).signal).toBe('SIGKILL');
+    expect(readdirSync(join(spoolDir, 'shard-0')).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(
+      0,
+    );
+
+    const { audit, logs } = await faultAudit(prefix, testUrl(), { spoolDir });
+    await waitFor('the spool to be replayed', () => audit.stats().recovered === events);
+    const final = await audit.close();
+    expect(final).toMatchObject({ captured: 0, indexed: 0, spooled: 0, inFlight: 0, recovered: events });
+    expect(readdirSync(join(spoolDir, 'shard-0')).filter((f) => f.endsWith('.seg'))).toEqual([]);
+    await expectStoredExactlyOnce(prefix, events);
+    const replayed = logs.lines.filter((l) => l.startsWith('info Spool replayed')).length;
+    console.log(
+      `scenario 7: first process spooled ${events} and was killed; second ${JSON.stringify(final)} in ${replayed} segments`,
+    );
+  });
+});

@@ -1,0 +1,101 @@
+// Fault scenarios injected by an HTTP proxy in front of the real node: a 429 storm (whole requests
+// and single items) and 2 s of added latency on every request.
+import { describe, expect, it } from 'vitest';
+import { drive, startApp } from '../../examples/traffic.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { expectExactAccounting, expectStoredExactlyOnce, faultAudit, settled } from '../support/faults.js';
+import { testUrl, uniquePrefix } from '../support/opensearch.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+async function latencies(url: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/policies/probe-${i}`, { headers: { 'x-organization-id': 'org-probe' } });
+    await res.arrayBuffer();
+    out.push(performance.now() - t0);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+const p99 = (sorted: number[]) => sorted[Math.floor(sorted.length * 0.99)] as number;
+
+describe('fault scenarios through a fault-injecting proxy', () => {
+  it('3. a 429 storm on whole requests and single items: retried alone, nothing lost or doubled', async () => {
+    const proxy = await startFaultProxy(testUrl());
+    const prefix = uniquePrefix('f3');
+    const { audit, logs, registry } = await faultAudit(prefix, proxy.url);
+    const app = await startApp('hono', audit);
+    proxy.mode = { rejectShare: 0.3, itemShare: 0.3 };
+    const sent = total(
+      await drive(app.url, 1e9, { orgs: 20, prefix, until: Date.now() + 8_000, rate: 400, concurrency: 8 }),
+    );
+    proxy.mode = {};
+    await app.close();
+    await settled(audit);
+    const metrics = await registry.metrics();
+    const final = await audit.close();
+    await proxy.close();
+
+    expect(proxy.counts.rejected).toBeGreaterThan(0);
+    expect(proxy.counts.itemsRewritten).toBeGreaterThan(0);
+    expect(metrics).toMatch(/audit_bulk_retries_total [1-9]/);
+    expect(final.captured).toBe(sent);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent);
+    expect(final.deadLettered).toBe(0);
+    await expectStoredExactlyOnce(prefix, sent);
+    const opened = logs.lines.filter((l) => l.startsWith('warn Circuit breaker open')).length;
+    console.log(
+      `scenario 3: ${JSON.stringify(final)}; proxy rejected ${proxy.counts.rejected} requests and ` +
+        `${proxy.counts.itemsRewritten} items; breaker opened ${opened} times`,
+    );
+  });
+
+  it('4. 2 s of added latency on every OpenSearch request: the app does not slow down, the breaker opens and closes', async () => {
+    const proxy = await startFaultProxy(testUrl());
+    const prefix = uniquePrefix('f4');
+    const target = new URL(proxy.url);
+    const { audit, logs, registry } = await faultAudit(prefix, proxy.url, {
+      opensearch: { host: target.hostname, port: Number(target.port), timeoutSeconds: 1 },
+    });
+    const app = await startApp('hono', audit);
+    const before = await latencies(app.url, 300);
+    proxy.mode = { latencyMs: 2_000 };
+    const traffic = drive(app.url, 1e9, {
+      orgs: 20,
+      prefix,
+      until: Date.now() + 10_000,
+      rate: 200,
+      concurrency: 4,
+    });
+    await sleep(1_000);
+    const during = await latencies(app.url, 300);
+    const sent = total(await traffic);
+    const openedDuring = logs.lines.some((l) => l.startsWith('warn Circuit breaker open'));
+    proxy.mode = {};
+    await app.close();
+    await settled(audit);
+    const metrics = await registry.metrics();
+    const final = await audit.close();
+    await proxy.close();
+
+    // With 2 s on every OpenSearch call, a request that waited on the pipeline would take >2 s.
+    expect(p99(during)).toBeLessThan(250);
+    const sum = Number(/audit_events_latency_seconds_sum ([0-9.e-]+)/.exec(metrics)?.[1]);
+    const count = Number(/audit_events_latency_seconds_count (\d+)/.exec(metrics)?.[1]);
+    expect(sum / count).toBeLessThan(0.001);
+    expect(openedDuring).toBe(true);
+    expect(logs.lines.some((l) => l.startsWith('info Circuit breaker closed'))).toBe(true);
+    expect(final.captured).toBe(sent + 600);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent + 600);
+    await expectStoredExactlyOnce(prefix, sent + 600);
+    console.log(
+      `scenario 4: ${JSON.stringify(final)}; app p99 before ${p99(before).toFixed(2)} ms, during ` +
+        `${p99(during).toFixed(2)} ms; hot path mean ${((sum / count) * 1e6).toFixed(1)} µs`,
+    );
+  });
+});
