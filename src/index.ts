@@ -14,3 +14,4 @@ export {
   putLifecyclePolicy,
 } from './opensearch/lifecycle.js';
 export { eventMappings, indexTemplate, type TemplateOptions, templateName } from './opensearch/template.js';
+export { readSpool, type SpooledSegment } from './spool/reader.js';

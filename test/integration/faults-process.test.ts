@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drive } from '../../examples/traffic.js';
+import { readSpool } from '../../src/spool/reader.js';
 import { expectStoredExactlyOnce, faultAudit, tempDir, waitFor } from '../support/faults.js';
 import { testUrl, uniquePrefix } from '../support/opensearch.js';
 
@@ -114,5 +115,39 @@ describe('fault scenarios that end the process', () => {
     console.log(
       `scenario 7: first process spooled ${events} and was killed; second ${JSON.stringify(final)} in ${replayed} segments`,
     );
+  });
+
+  it('the embedded default: no OpenSearch, AUDIT_HANDLE_SIGNALS drains to the spool on SIGTERM; configured later, it replays', async () => {
+    const prefix = uniquePrefix('emb');
+    const spoolDir = tempDir(prefix);
+    const events = 400;
+    const { child, output } = tsx('test/support/signal-child.ts', {
+      EVENTS: String(events),
+      PREFIX: prefix,
+      SPOOL_DIR: spoolDir,
+      AUDIT_HANDLE_SIGNALS: 'true',
+    });
+    const exit = exited(child);
+    await waitFor('the child to capture its events', () => output().includes('READY'), 60_000);
+    child.kill('SIGTERM');
+    const { signal } = await exit;
+    expect(signal, output()).toBe('SIGTERM');
+    const closed = /"msg":"Audit system closed",(.*)}/.exec(output());
+    expect(closed, output()).not.toBeNull();
+    expect(output()).toContain(`"captured":${events},"indexed":0,"deadLettered":0`);
+    expect(output()).toContain(`"spooled":${events},"inFlight":0`);
+
+    let spooled = 0;
+    for await (const segment of readSpool(spoolDir)) {
+      expect(segment.corruptTail).toBe(false);
+      spooled += segment.documents.length;
+      expect(segment.documents[0]?.source.action).toBe('groups.read');
+    }
+    expect(spooled).toBe(events);
+
+    const { audit } = await faultAudit(prefix, testUrl(), { spoolDir });
+    await waitFor('the spool to be replayed', () => audit.stats().recovered === events);
+    await audit.close();
+    await expectStoredExactlyOnce(prefix, events);
   });
 });
