@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { drive, startApp } from '../../examples/traffic.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { expectExactAccounting, expectStoredExactlyOnce, faultAudit, settled } from '../support/faults.js';
+import { expectExactAccounting, expectStoredExactlyOnce, faultAudit, finish } from '../support/faults.js';
 import { testUrl, uniquePrefix } from '../support/opensearch.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,10 +33,7 @@ describe('fault scenarios through a fault-injecting proxy', () => {
       await drive(app.url, 1e9, { orgs: 20, prefix, until: Date.now() + 8_000, rate: 400, concurrency: 8 }),
     );
     proxy.mode = {};
-    await app.close();
-    await settled(audit);
-    const metrics = await registry.metrics();
-    const final = await audit.close();
+    const { final, metrics } = await finish(app, audit, registry);
     await proxy.close();
 
     expect(proxy.counts.rejected).toBeGreaterThan(0);
@@ -76,10 +73,7 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     const sent = total(await traffic);
     const openedDuring = logs.lines.some((l) => l.startsWith('warn Circuit breaker open'));
     proxy.mode = {};
-    await app.close();
-    await settled(audit);
-    const metrics = await registry.metrics();
-    const final = await audit.close();
+    const { final, metrics } = await finish(app, audit, registry);
     await proxy.close();
 
     // With 2 s on every OpenSearch call, a request that waited on the pipeline would take >2 s.

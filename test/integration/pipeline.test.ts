@@ -4,25 +4,18 @@ import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { drive, plan, startApp } from '../../examples/traffic.js';
+import { collectLogs } from '../support/logs.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 const client = testClient();
 const REQUESTS = 20_000;
 const ORGS = 100;
 
-function silentLogger() {
-  const lines: string[] = [];
-  const log = (level: string) => (fields: Record<string, unknown>, msg: string) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields)}`);
-  };
-  return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error') } };
-}
-
 describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind) => {
   it(`indexes ${REQUESTS} requests across ${ORGS} organizations exactly once`, async () => {
     const prefix = uniquePrefix(kind);
     const url = new URL(testUrl());
-    const { lines, logger } = silentLogger();
+    const { lines, logger } = collectLogs();
     const registry = new Registry();
     const audit = await createAudit({
       registry,

@@ -5,15 +5,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
 import { drive, startApp } from '../../examples/traffic.js';
+import { collectLogs } from '../support/logs.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-
-function collect() {
-  const lines: string[] = [];
-  const log = (fields: Record<string, unknown>, msg: string) => {
-    lines.push(`${msg} ${JSON.stringify(fields)}`);
-  };
-  return { lines, logger: { info: log, warn: log, error: log } };
-}
 
 function opensearch() {
   const url = new URL(testUrl());
@@ -27,7 +20,7 @@ describe('excluded paths', () => {
       const prefix = uniquePrefix(`ex-${kind}`);
       const audit = await createAudit({
         registry: new Registry(),
-        logger: collect().logger,
+        logger: collectLogs().logger,
         indexPrefix: prefix,
         indexShards: 1,
         indexReplicas: 0,
@@ -73,7 +66,7 @@ describe('rollback switches', () => {
     ['AUDIT_ENABLED=false', { enabled: false }],
     ['AUDIT_EXCLUDED_PATHS=/*', { excludedPaths: ['/*'] }],
   ])('%s captures nothing, starts no worker and logs "Audit system disabled"', async (_name, switchOff) => {
-    const { lines, logger } = collect();
+    const { lines, logger } = collectLogs();
     const registry = new Registry();
     const audit = await createAudit({ registry, logger, ...switchOff, opensearch: opensearch() });
     expect(audit.active).toBe(false);
@@ -81,14 +74,14 @@ describe('rollback switches', () => {
     const res = await app.request('/policies/p1', { headers: { 'x-organization-id': 'org-1' } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: 'p1', resource: 'policies' });
-    expect(lines.some((l) => l.startsWith('Audit system disabled'))).toBe(true);
-    expect(lines.some((l) => l.startsWith('Audit system initialized'))).toBe(false);
+    expect(lines.some((l) => l.startsWith('info Audit system disabled'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('info Audit system initialized'))).toBe(false);
     expect(await registry.metrics()).toContain('audit_workers_alive 0');
     expect(await audit.close()).toMatchObject({ captured: 0, indexed: 0, inFlight: 0 });
   });
 
   it('the same switches work from the environment', async () => {
-    const { lines, logger } = collect();
+    const { lines, logger } = collectLogs();
     process.env.AUDIT_ENABLED = 'false';
     try {
       const audit = await createAudit({ registry: new Registry(), logger });
@@ -97,6 +90,6 @@ describe('rollback switches', () => {
     } finally {
       delete process.env.AUDIT_ENABLED;
     }
-    expect(lines.some((l) => l.startsWith('Audit system disabled'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('info Audit system disabled'))).toBe(true);
   });
 });

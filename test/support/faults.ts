@@ -4,23 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Audit, type CreateAuditOptions, createAudit } from '@pdaas/audit';
+import { type Audit, type AuditStats, type CreateAuditOptions, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
+import { collectLogs, type LogLines } from './logs.js';
 import { testClient } from './opensearch.js';
-
-export interface LogLines {
-  lines: string[];
-  logger: NonNullable<CreateAuditOptions['logger']>;
-}
-
-export function collectLogs(): LogLines {
-  const lines: string[] = [];
-  const log = (level: string) => (fields: Record<string, unknown>, msg: string) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields)}`);
-  };
-  return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error') } };
-}
 
 export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `pdaas-${label}-`));
@@ -63,6 +51,21 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Ends a scenario: stops the app, waits until every event has reached an end, reads the metrics,
+ * then closes the audit.
+ */
+export async function finish(
+  app: { close(): Promise<void> },
+  audit: Audit,
+  registry: Registry,
+): Promise<{ final: AuditStats; metrics: string }> {
+  await app.close();
+  await settled(audit);
+  const metrics = await registry.metrics();
+  return { final: await audit.close(), metrics };
 }
 
 /** Waits until nothing is in flight or spooled: everything captured has reached OpenSearch or a counted end. */
