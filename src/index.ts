@@ -14,4 +14,12 @@ export {
   putLifecyclePolicy,
 } from './opensearch/lifecycle.js';
 export { eventMappings, indexTemplate, type TemplateOptions, templateName } from './opensearch/template.js';
+export {
+  type AuditEventPage,
+  AuditReader,
+  createReader,
+  type EventFilter,
+  type ReaderOptions,
+  type SearchOptions,
+} from './reader.js';
 export { readSpool, type SpooledSegment } from './spool/reader.js';

@@ -1,0 +1,248 @@
+// The read side, bound to one organization when it is created. Every query it sends filters on that
+// organization_id and routes to that organization's shard; callers pass typed filter values, never
+// query DSL, so nothing they pass can widen the query. Paging is `search_after` on
+// (occurred_at, event_id), both fields of the event itself.
+import type { Client } from '@opensearch-project/opensearch';
+import { type AuditOptions, resolveConfig } from './config.js';
+import { AuditError } from './errors.js';
+import { createClient } from './opensearch/client.js';
+
+export interface EventFilter {
+  /** Inclusive lower bound of occurred_at (Date, ISO string or epoch ms). */
+  from?: Date | string | number;
+  /** Exclusive upper bound of occurred_at. */
+  to?: Date | string | number;
+  actorId?: string;
+  action?: string;
+  target?: string;
+  /** An exact status code, or [min, max] inclusive. */
+  status?: number | readonly [number, number];
+  outcome?: 'success' | 'failure';
+}
+
+export interface SearchOptions {
+  /** Events per page, 1..1000 (default 100). */
+  size?: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+}
+
+export interface AuditEventPage {
+  events: Record<string, unknown>[];
+  /** Pass as `after` for the next page; undefined on the last page. */
+  next: string | undefined;
+}
+
+export interface ReaderOptions extends Pick<AuditOptions, 'opensearch' | 'indexPrefix' | 'serviceName'> {
+  organizationId: string;
+  /** Query every service's indices (default) or only AUDIT_SERVICE_NAME's. */
+  allServices?: boolean;
+  /** An OpenSearch client to use instead of one made from the options (the caller closes it). */
+  client?: Client;
+}
+
+const FILTER_KEYS = new Set(['from', 'to', 'actorId', 'action', 'target', 'status', 'outcome']);
+const MAX_VALUE = 512;
+
+function invalid(msg: string): never {
+  throw new AuditError('AUDIT_ERR_INVALID_OPTION', msg);
+}
+
+function text(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_VALUE) {
+    invalid(`reader filter ${name} must be a non-empty string of at most ${MAX_VALUE} characters`);
+  }
+  return v;
+}
+
+function time(name: string, v: unknown): string {
+  const d = v instanceof Date ? v : typeof v === 'number' || typeof v === 'string' ? new Date(v) : undefined;
+  if (!d || Number.isNaN(d.getTime()))
+    invalid(`reader filter ${name} must be a Date, an ISO time or epoch ms`);
+  return d.toISOString();
+}
+
+function statusCode(v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 100 || (v as number) > 599)
+    invalid('reader filter status must be an HTTP status code (100..599)');
+  return v as number;
+}
+
+/** Turns a filter into query clauses; throws on any unknown key or ill-typed value. */
+export function filterClauses(filter: EventFilter): object[] {
+  if (typeof filter !== 'object' || filter === null) invalid('reader filter must be an object');
+  for (const key of Object.keys(filter)) if (!FILTER_KEYS.has(key)) invalid(`unknown reader filter ${key}`);
+  const out: object[] = [];
+  if (filter.from !== undefined || filter.to !== undefined) {
+    out.push({
+      range: {
+        occurred_at: {
+          ...(filter.from !== undefined && { gte: time('from', filter.from) }),
+          ...(filter.to !== undefined && { lt: time('to', filter.to) }),
+        },
+      },
+    });
+  }
+  if (filter.actorId !== undefined) out.push({ term: { actor_id: text('actorId', filter.actorId) } });
+  if (filter.action !== undefined) out.push({ term: { action: text('action', filter.action) } });
+  if (filter.target !== undefined) out.push({ term: { target: text('target', filter.target) } });
+  if (filter.outcome !== undefined) {
+    if (filter.outcome !== 'success' && filter.outcome !== 'failure')
+      invalid('reader filter outcome must be success or failure');
+    out.push({ term: { outcome: filter.outcome } });
+  }
+  if (filter.status !== undefined) {
+    if (Array.isArray(filter.status)) {
+      out.push({
+        range: {
+          response_status_code: { gte: statusCode(filter.status[0]), lte: statusCode(filter.status[1]) },
+        },
+      });
+    } else {
+      out.push({ term: { response_status_code: statusCode(filter.status) } });
+    }
+  }
+  return out;
+}
+
+function encodeCursor(sort: unknown[]): string {
+  return Buffer.from(JSON.stringify(sort)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  let sort: unknown;
+  try {
+    sort = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    invalid('reader cursor is not one this reader produced');
+  }
+  if (
+    !Array.isArray(sort) ||
+    sort.length !== 2 ||
+    typeof sort[0] !== 'number' ||
+    typeof sort[1] !== 'string'
+  ) {
+    invalid('reader cursor is not one this reader produced');
+  }
+  return sort as [number, string];
+}
+
+export class AuditReader {
+  readonly organizationId: string;
+  readonly #client: Client;
+  readonly #index: string;
+
+  constructor(client: Client, index: string, organizationId: string) {
+    this.#client = client;
+    this.#index = index;
+    this.organizationId = organizationId;
+  }
+
+  #query(filter: EventFilter) {
+    // The organization filter is always there and always first; caller clauses can only narrow.
+    return {
+      bool: { filter: [{ term: { organization_id: this.organizationId } }, ...filterClauses(filter)] },
+    };
+  }
+
+  /** One page of events, newest first. */
+  async search(filter: EventFilter = {}, opts: SearchOptions = {}): Promise<AuditEventPage> {
+    const size = opts.size ?? 100;
+    if (!Number.isInteger(size) || size < 1 || size > 1000)
+      invalid('reader page size must be an integer from 1 to 1000');
+    const res = await this.#client.search({
+      index: this.#index,
+      routing: this.organizationId,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      body: {
+        size,
+        query: this.#query(filter),
+        sort: [{ occurred_at: 'desc' }, { event_id: 'desc' }],
+        ...(opts.after !== undefined && { search_after: decodeCursor(opts.after) }),
+      },
+    } as never);
+    const hits = (res.body as { hits: { hits: { _source: Record<string, unknown>; sort: unknown[] }[] } })
+      .hits.hits;
+    const last = hits.at(-1);
+    return {
+      events: hits.map((h) => h._source),
+      next: hits.length === size && last ? encodeCursor(last.sort) : undefined,
+    };
+  }
+
+  /** How many events match. */
+  async count(filter: EventFilter = {}): Promise<number> {
+    const res = await this.#client.count({
+      index: this.#index,
+      routing: this.organizationId,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      body: { query: this.#query(filter) },
+    } as never);
+    return (res.body as { count: number }).count;
+  }
+
+  /**
+   * Follows new events (oldest first) by polling every `pollMs` until `signal` aborts. Events become
+   * visible after the index refreshes (the template's refresh_interval).
+   */
+  async *tail(
+    filter: EventFilter = {},
+    opts: { since?: Date | string | number; pollMs?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Record<string, unknown>> {
+    let since = time('since', opts.since ?? Date.now());
+    const seen = new Set<string>();
+    while (!opts.signal?.aborted) {
+      const res = await this.#client.search({
+        index: this.#index,
+        routing: this.organizationId,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        body: {
+          size: 1000,
+          query: { bool: { filter: [...this.#query({ ...filter, from: since }).bool.filter] } },
+          sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
+        },
+      } as never);
+      const hits = (res.body as { hits: { hits: { _source: Record<string, unknown> }[] } }).hits.hits;
+      for (const h of hits) {
+        const id = String(h._source.event_id);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield h._source;
+        since = String(h._source.occurred_at);
+      }
+      if (seen.size > 10_000) seen.clear();
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}
+
+/**
+ * A reader bound to one organization. Options and AUDIT_* variables are resolved as for
+ * createAudit(); OpenSearch must be configured.
+ *
+ * @example
+ * const reader = createReader({ organizationId: 'org-42' });
+ * const page = await reader.search({ action: 'policies.update', from: '2026-11-01' }, { size: 50 });
+ */
+export function createReader(options: ReaderOptions): AuditReader {
+  const { organizationId, allServices = true, client, ...rest } = options;
+  if (
+    typeof organizationId !== 'string' ||
+    organizationId.length === 0 ||
+    organizationId.length > MAX_VALUE
+  ) {
+    invalid(`reader organizationId must be a non-empty string of at most ${MAX_VALUE} characters`);
+  }
+  const config = resolveConfig(rest);
+  if (!client && !config.opensearch.url)
+    invalid('a reader needs OpenSearch: set AUDIT_OPENSEARCH_HOST or opensearch.host');
+  const index = allServices ? `${config.indexPrefix}-*` : `${config.indexPrefix}-${config.serviceName}-*`;
+  return new AuditReader(client ?? createClient(config.opensearch), index, organizationId);
+}
