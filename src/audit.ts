@@ -20,6 +20,7 @@ import { AuditError } from './errors.js';
 import { BodyKind, type CapturedEvent, EventEncoder } from './event.js';
 import { type AuditLogger, defaultLogger } from './logger.js';
 import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics.js';
+import { warnIfInsecure } from './opensearch/client.js';
 import { RingProducer, WriteResult } from './ring/producer.js';
 import {
   createRingBuffer,
@@ -381,6 +382,7 @@ export class Audit {
 export async function createAudit(options: CreateAuditOptions = {}): Promise<Audit> {
   const { registry, logger, ...rest } = options;
   const config = resolveConfig(rest);
+  warnIfInsecure(config.opensearch, config.environment);
   const audit = new Audit(config, registry ?? (defaultRegistry as Registry), logger ?? defaultLogger);
   audit.start();
   return audit;

@@ -5,6 +5,8 @@ export const codes = {
   AUDIT_ERR_INVALID_OPTION: 'An option or AUDIT_* environment variable has a wrong value',
   AUDIT_ERR_OPENSEARCH: 'OpenSearch answered an administrative request with an error',
   AUDIT_ERR_ISM_UNAVAILABLE: 'The OpenSearch cluster has no Index State Management plugin',
+  AUDIT_ERR_SECURITY_UNAVAILABLE:
+    'The OpenSearch cluster has no security plugin, so roles cannot be installed',
   AUDIT_ERR_CLOSE_TIMEOUT: 'close() reached its deadline with events not yet acknowledged or spooled',
   AUDIT_ERR_WORKER_FILE: 'The compiled worker file is missing (run npm run build in a source checkout)',
 } as const;

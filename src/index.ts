@@ -13,6 +13,7 @@ export {
   policyId,
   putLifecyclePolicy,
 } from './opensearch/lifecycle.js';
+export { putWriterRole, writerRole } from './opensearch/security.js';
 export { eventMappings, indexTemplate, type TemplateOptions, templateName } from './opensearch/template.js';
 export {
   type AuditEventPage,

@@ -5,7 +5,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { type AuditOptions, resolveConfig } from './config.js';
 import { AuditError } from './errors.js';
-import { createClient } from './opensearch/client.js';
+import { createClient, warnIfInsecure } from './opensearch/client.js';
 
 export interface EventFilter {
   /** Inclusive lower bound of occurred_at (Date, ISO string or epoch ms). */
@@ -241,6 +241,7 @@ export function createReader(options: ReaderOptions): AuditReader {
     invalid(`reader organizationId must be a non-empty string of at most ${MAX_VALUE} characters`);
   }
   const config = resolveConfig(rest);
+  warnIfInsecure(config.opensearch, config.environment);
   if (!client && !config.opensearch.url)
     invalid('a reader needs OpenSearch: set AUDIT_OPENSEARCH_HOST or opensearch.host');
   const index = allServices ? `${config.indexPrefix}-*` : `${config.indexPrefix}-${config.serviceName}-*`;

@@ -21,3 +21,16 @@ export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: num
     maxRetries: overrides.maxRetries ?? 0,
   });
 }
+
+/**
+ * A coded process warning (`AUDIT_WARN_TLS_UNVERIFIED`) when a production deployment talks TLS
+ * without verifying the server: legal, but it lets anyone in the middle read the audit trail.
+ */
+export function warnIfInsecure(os: OpenSearchConfig, environment: string): void {
+  if (os.url && os.useSsl && !os.verifyCerts && environment.toLowerCase().startsWith('prod')) {
+    process.emitWarning(
+      `AUDIT_OPENSEARCH_VERIFY_CERTS=false in ${environment}: the OpenSearch certificate is not verified`,
+      { code: 'AUDIT_WARN_TLS_UNVERIFIED', type: 'AuditWarning' },
+    );
+  }
+}

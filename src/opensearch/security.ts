@@ -1,0 +1,39 @@
+// The least-privilege writer role of the deployment guide, as a payload for the security plugin's
+// REST API. A writer with this role can create indices and bulk-index into `${prefix}-*` and read
+// cluster health, nothing else; run it with AUDIT_INSTALL_TEMPLATE=false and install the template
+// with an admin account.
+import type { Client } from '@opensearch-project/opensearch';
+import { AuditError } from '../errors.js';
+
+export function writerRole(prefix = 'audit') {
+  return {
+    cluster_permissions: ['cluster:monitor/health'],
+    index_permissions: [
+      {
+        index_patterns: [`${prefix}-*`],
+        allowed_actions: ['indices:data/write/index', 'indices:data/write/bulk', 'indices:admin/create'],
+      },
+    ],
+  };
+}
+
+/** Creates or replaces the role `name`; AUDIT_ERR_SECURITY_UNAVAILABLE without the security plugin. */
+export async function putWriterRole(client: Client, opts: { prefix?: string; name?: string } = {}) {
+  const name = opts.name ?? 'audit_writer';
+  const path = `/_plugins/_security/api/roles/${encodeURIComponent(name)}`;
+  try {
+    const res = await client.transport.request({ method: 'PUT', path, body: writerRole(opts.prefix) });
+    return res.body;
+  } catch (err) {
+    const meta = (err as { meta?: { statusCode?: number; body?: unknown } }).meta;
+    if (meta?.statusCode === 400 && /no handler found/.test(JSON.stringify(meta.body))) {
+      throw new AuditError(
+        'AUDIT_ERR_SECURITY_UNAVAILABLE',
+        `The cluster has no security plugin (PUT ${path} has no handler); roles cannot be installed`,
+      );
+    }
+    throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
