@@ -82,6 +82,13 @@ function shardOf(org: string, shards: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function withoutBody(event: CapturedEvent, note: string): CapturedEvent {
+  event.bodyKind = BodyKind.NOTE;
+  event.body = note;
+  event.bodyTruncated = true;
+  return event;
+}
+
 export class Audit {
   readonly config: AuditConfig;
   readonly registry: Registry;
@@ -246,13 +253,10 @@ export class Audit {
       if (producer.pendingEvents() >= this.#maxPerShard) {
         this.#drops.ring_full++;
       } else {
-        let result = producer.write(this.#encoder.encode(event));
+        let result = this.#write(producer, event);
         if (result === WriteResult.TOO_LARGE && event.bodyKind !== BodyKind.NONE) {
           // Keep the event, lose the body: a frame must fit the ring.
-          event.bodyKind = BodyKind.NOTE;
-          event.body = 'body too large for the ring frame';
-          event.bodyTruncated = true;
-          result = producer.write(this.#encoder.encode(event));
+          result = this.#write(producer, withoutBody(event, 'body too large for the ring frame'));
         }
         if (result === WriteResult.FULL) this.#drops.ring_full++;
         else if (result === WriteResult.TOO_LARGE) this.#drops.too_large++;
@@ -261,6 +265,21 @@ export class Audit {
       this.#drops.encode_error++;
     }
     this.#hotPath.observe((performance.now() - startedAt) / 1000);
+  }
+
+  /**
+   * Encodes and writes; a parsed body that cannot be encoded (a value nested thousands deep
+   * overflows the encoder's stack) costs the body, not the event.
+   */
+  #write(producer: RingProducer, event: CapturedEvent): WriteResult {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#encoder.encode(event);
+    } catch (err) {
+      if (event.bodyKind === BodyKind.NONE) throw err;
+      bytes = this.#encoder.encode(withoutBody(event, 'body could not be encoded'));
+    }
+    return producer.write(bytes);
   }
 
   /** @internal Counts an error of audit code that the adapters caught (never the app's). */
