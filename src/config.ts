@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError } from './errors.js';
+import { compileSecretPattern } from './sanitize.js';
 
 export type IndexRotation = 'daily' | 'weekly' | 'monthly';
 
@@ -90,6 +91,21 @@ export interface AuditOptions {
   breakerCooldownSeconds?: number;
   /** AUDIT_HANDLE_SIGNALS: close() on SIGTERM/SIGINT before the process exits (false). */
   handleSignals?: boolean;
+  /**
+   * Keys whose values are redacted, on top of the built-in list (password, token, api_key, cookie,
+   * card_number, ...). Matched case-insensitively and ignoring `-`/`_`; a name of five characters
+   * or more also matches inside a longer key (`email` redacts `user_email`). `AUDIT_REDACT_KEYS`
+   * (comma list); default [].
+   */
+  redactKeys?: readonly string[];
+  /**
+   * Extra secret shapes redacted wherever a string appears, on top of the built-in patterns (JWTs,
+   * bearer tokens, cloud keys, card numbers, ...). RegExp objects or their sources (a string, or
+   * `/source/flags`); checked at start, compiled in the worker threads. Only the match is replaced:
+   * use lookbehind/lookahead for context to keep, and avoid nested quantifiers (`(a+)+`), which
+   * can make a scan slow. Code only (no variable); default [].
+   */
+  redactPatterns?: readonly (RegExp | string)[];
 }
 
 export interface OpenSearchConfig {
@@ -134,6 +150,9 @@ export interface AuditConfig {
   readonly breakerFailures: number;
   readonly breakerCooldownSeconds: number;
   readonly handleSignals: boolean;
+  readonly redactKeys: readonly string[];
+  /** Pattern sources (`/source/flags`), compiled by the workers' Sanitizer: a RegExp does not cross threads. */
+  readonly redactPatterns: readonly string[];
 }
 
 // ---- parsers: each turns an env string or a code value into a value, or INVALID ----
@@ -242,6 +261,41 @@ const pathList: Parser<readonly string[]> = {
 
 const rotation = oneOf<IndexRotation>('daily', 'weekly', 'monthly');
 
+const KEY_NAME = /^[^\s,]{1,100}$/;
+const keyList: Parser<readonly string[]> = {
+  expected: 'a comma-separated list of key names, each 1 to 100 characters without spaces',
+  fromEnv: (raw) => {
+    const list = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    return list.every((k) => KEY_NAME.test(k)) ? list : INVALID;
+  },
+  fromCode: (v) =>
+    Array.isArray(v) && v.every((k) => typeof k === 'string' && KEY_NAME.test(k)) ? [...v] : INVALID,
+};
+
+/** RegExp objects or sources that compile and cannot match the empty string, kept as `/source/flags`. */
+const patternList: Parser<readonly string[]> = {
+  expected:
+    'an array of regular expressions (RegExp objects or source strings) that compile and do not match the empty string',
+  fromEnv: () => INVALID,
+  fromCode: (v) => {
+    if (!Array.isArray(v)) return INVALID;
+    const out: string[] = [];
+    for (const p of v) {
+      if (typeof p !== 'string' && !(p instanceof RegExp)) return INVALID;
+      try {
+        const re = compileSecretPattern(p);
+        out.push(`/${re.source}/${re.flags}`);
+      } catch {
+        return INVALID;
+      }
+    }
+    return out;
+  },
+};
+
 // ---- the table ----
 
 type TopKey = Exclude<keyof AuditOptions, 'opensearch'>;
@@ -250,7 +304,8 @@ type Fallback<T> = T | ((resolved: Readonly<Record<string, unknown>>) => T);
 
 interface Spec {
   readonly option: OptionPath;
-  readonly env: string;
+  /** undefined: an option for code only, whose value cannot be written in a variable. */
+  readonly env: string | undefined;
   readonly parser: Parser<unknown>;
   readonly fallback: Fallback<unknown>;
   readonly docDefault: string;
@@ -260,7 +315,7 @@ interface Spec {
 
 function spec<T>(
   option: OptionPath,
-  env: string,
+  env: string | undefined,
   parser: Parser<T>,
   fallback: Fallback<T>,
   description: string,
@@ -314,6 +369,8 @@ const specs: readonly Spec[] = [
   spec('breakerFailures',           'AUDIT_BREAKER_FAILURES',         integer(1, 1000),         5,             'consecutive failed bulk requests that open the circuit breaker'),
   spec('breakerCooldownSeconds',    'AUDIT_BREAKER_COOLDOWN_SECONDS', decimal(0, 3600, true),   30,            'how long the breaker stays open before one probe request, seconds'),
   spec('handleSignals',             'AUDIT_HANDLE_SIGNALS',           boolean,                  false,         'on SIGTERM/SIGINT, close() (drain to OpenSearch or the spool) before the process exits'),
+  spec('redactKeys',                'AUDIT_REDACT_KEYS',              keyList,                  [],            'keys redacted on top of the built-in list'),
+  spec('redactPatterns',            undefined,                        patternList,              [],            'extra secret patterns redacted in every string'),
 ];
 
 /** Every environment variable, its option, its default and what it accepts (the README table). */
@@ -323,13 +380,15 @@ export const envVariables: ReadonlyArray<{
   default: string;
   description: string;
 }> = Object.freeze(
-  specs.map((s) =>
-    Object.freeze({
-      env: s.env,
-      option: s.option,
-      default: s.docDefault,
-      description: `${s.description}; ${s.parser.expected}`,
-    }),
+  specs.flatMap((s) =>
+    s.env === undefined
+      ? []
+      : Object.freeze({
+          env: s.env,
+          option: s.option,
+          default: s.docDefault,
+          description: `${s.description}; ${s.parser.expected}`,
+        }),
   ),
 );
 
@@ -406,14 +465,14 @@ export function resolveConfig(options: AuditOptions = {}, env: NodeJS.ProcessEnv
     const fromCode = s.option.startsWith('opensearch.')
       ? nested[s.option.slice('opensearch.'.length)]
       : (options as Record<string, unknown>)[s.option];
-    const raw = env[s.env];
+    const raw = s.env === undefined ? undefined : env[s.env];
     let value: unknown;
     if (fromCode !== undefined) {
       value = s.parser.fromCode(fromCode);
       source[s.option] = s.option;
     } else if (raw !== undefined) {
       value = s.parser.fromEnv(raw);
-      source[s.option] = s.env;
+      source[s.option] = s.env ?? s.option;
     }
     if (value === INVALID) {
       const got = show(fromCode !== undefined ? fromCode : raw, s.secret);

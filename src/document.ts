@@ -93,7 +93,7 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
     case BodyKind.NONE:
       return undefined;
     case BodyKind.NOTE:
-      return { _note: String(e.body) };
+      return { _note: sanitizer.text(String(e.body)) };
     case BodyKind.VALUE: {
       const value = sanitizer.value(e.body);
       const json = JSON.stringify(value) ?? '';
@@ -109,16 +109,37 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
         try {
           return sanitizer.value(JSON.parse(text));
         } catch {
-          return { _unparsed: text, _note: e.bodyTruncated ? 'truncated JSON' : 'invalid JSON' };
+          return {
+            _unparsed: sanitizer.text(text),
+            _note: e.bodyTruncated ? 'truncated JSON' : 'invalid JSON',
+          };
         }
       }
       if (type.includes('application/x-www-form-urlencoded')) return parseQuery(text, sanitizer) ?? {};
-      if (type === '' || type.startsWith('text/') || type.includes('xml')) return text;
+      if (type === '' || type.startsWith('text/') || type.includes('xml')) return sanitizer.text(text);
       return { _note: `binary ${e.contentType}, ${e.bodySize >= 0 ? e.bodySize : 'unknown'} bytes` };
     }
     default:
       return { _note: `unknown body kind ${e.bodyKind}` };
   }
+}
+
+/**
+ * A URL path with its secrets redacted. A secret may hide behind percent-encoding (`%3D` for the
+ * `=` of `token=...`, `%2B` in base64): when the decoded path holds one, the redacted decoded
+ * path is stored instead of the encoded one.
+ */
+function pathText(path: string, sanitizer: Sanitizer): string {
+  const direct = sanitizer.text(path);
+  if (!path.includes('%')) return direct;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return direct;
+  }
+  const clean = sanitizer.text(decoded);
+  return clean === decoded ? direct : clean;
 }
 
 /** Caches the index name for the current rotation period, recomputing only when time moves on. */
@@ -154,13 +175,13 @@ export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexN
     organization_id: e.organizationId || undefined,
     account_id: e.accountId || undefined,
     action: e.action,
-    target: e.target || undefined,
+    target: e.target ? pathText(e.target, s) : undefined,
     service: ctx.service,
     environment: ctx.environment,
     service_version: ctx.serviceVersion,
     host: ctx.host,
     request_method: e.method,
-    request_path: e.path,
+    request_path: pathText(e.path, s),
     route: e.route || undefined,
     request_query: parseQuery(e.query, s),
     request_body: parseBody(e, s, ctx.maxBodySize),
@@ -169,7 +190,7 @@ export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexN
     response_duration_ms: Math.round(e.durationMs * 1000) / 1000,
     // The field is mapped `ip`: anything else would make OpenSearch reject the whole document.
     client_ip: isIP(e.clientIp) ? e.clientIp : undefined,
-    user_agent: e.userAgent || undefined,
+    user_agent: e.userAgent ? s.text(e.userAgent) : undefined,
     trace_id: e.traceId || undefined,
     request_id: e.requestId || undefined,
     outcome: e.status >= 400 || e.error !== '' ? 'failure' : 'success',

@@ -36,7 +36,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     serviceVersion: cfg.serviceVersion,
     host: task.host,
     instance: task.instance,
-    sanitizer: new Sanitizer(),
+    sanitizer: new Sanitizer({ secretKeys: cfg.redactKeys, secretPatterns: cfg.redactPatterns }),
     maxBodySize: cfg.maxBodySize,
   };
   const namer = new IndexNamer(ctx);

@@ -166,10 +166,11 @@ describe('documents', () => {
 });
 
 describe('sanitizer', () => {
-  it('treats __proto__ and constructor as plain keys and pollutes nothing', () => {
+  it('keeps __proto__ and constructor as renamed data keys and pollutes nothing', () => {
     const hostile = JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}},"ok":1}');
     const out = new Sanitizer().value(hostile) as Record<string, unknown>;
-    expect(Object.keys(out).sort()).toEqual(['__proto__', 'constructor', 'ok']);
+    expect(Object.keys(out).sort()).toEqual(['[__proto__]', '[constructor]', 'ok']);
+    expect(out['[constructor]']).toEqual({ '[prototype]': { x: 1 } });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

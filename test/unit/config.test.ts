@@ -188,6 +188,20 @@ describe('resolveConfig', () => {
     );
   });
 
+  it('reads AUDIT_REDACT_KEYS as a comma list, code winning', () => {
+    expect(resolveConfig({}, {}).redactKeys).toEqual([]);
+    expect(resolveConfig({}, { AUDIT_REDACT_KEYS: ' email, x-tenant-secret ,,' }).redactKeys).toEqual([
+      'email',
+      'x-tenant-secret',
+    ]);
+    expect(resolveConfig({ redactKeys: ['iban'] }, { AUDIT_REDACT_KEYS: 'email' }).redactKeys).toEqual([
+      'iban',
+    ]);
+    expect(invalid(() => resolveConfig({ redactKeys: ['a b'] }, {})).message).toContain(
+      'redactKeys must be a comma-separated list of key names',
+    );
+  });
+
   it('derives the ring size from the queue size, within 64 KiB and 1 GiB', () => {
     expect(resolveConfig({ maxQueueSize: 10 }, {}).ringBytes).toBe(65536);
     expect(resolveConfig({ maxQueueSize: 10_000_000 }, {}).ringBytes).toBe(1024 ** 3);
@@ -262,6 +276,8 @@ describe('wrong values', () => {
     ['AUDIT_BREAKER_FAILURES', '0', 'an integer from 1 to 1000'],
     ['AUDIT_BREAKER_COOLDOWN_SECONDS', '-1', 'a number greater than 0 and at most 3600'],
     ['AUDIT_HANDLE_SIGNALS', 'sometimes', 'true or false'],
+    ['AUDIT_REDACT_KEYS', 'session id', 'each 1 to 100 characters without spaces'],
+    ['AUDIT_REDACT_KEYS', `ok,${'k'.repeat(101)}`, 'a comma-separated list of key names'],
   ];
 
   it.each(cases)('%s=%j fails naming the variable', (name, value, expected) => {
