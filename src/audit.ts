@@ -138,11 +138,10 @@ export class Audit {
       captured: () => this.#captured,
       hotPath: this.#hotPath,
       dropped: () => this.stats().dropped.byReason,
-      errors: () => ({
-        ...this.stats().dropped.byReason,
-        dead_lettered: this.stats().deadLettered,
-        ...this.#errors,
-      }),
+      errors: () => {
+        const { dropped, deadLettered } = this.stats();
+        return { ...dropped.byReason, dead_lettered: deadLettered, ...this.#errors };
+      },
       queueSize: () => this.stats().inFlight,
       ringBytes: () => ({
         used: this.#producers.reduce((n, p) => n + p.usedBytes(), 0),

@@ -138,6 +138,16 @@ export class AuditReader {
     this.organizationId = organizationId;
   }
 
+  /** Where every request goes: the organization's shard, and no error for days without an index. */
+  #scope() {
+    return {
+      index: this.#index,
+      routing: this.organizationId,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    };
+  }
+
   #query(filter: EventFilter) {
     // The organization filter is always there and always first; caller clauses can only narrow.
     return {
@@ -151,10 +161,7 @@ export class AuditReader {
     if (!Number.isInteger(size) || size < 1 || size > 1000)
       invalid('reader page size must be an integer from 1 to 1000');
     const res = await this.#client.search({
-      index: this.#index,
-      routing: this.organizationId,
-      ignore_unavailable: true,
-      allow_no_indices: true,
+      ...this.#scope(),
       body: {
         size,
         query: this.#query(filter),
@@ -174,10 +181,7 @@ export class AuditReader {
   /** How many events match. */
   async count(filter: EventFilter = {}): Promise<number> {
     const res = await this.#client.count({
-      index: this.#index,
-      routing: this.organizationId,
-      ignore_unavailable: true,
-      allow_no_indices: true,
+      ...this.#scope(),
       body: { query: this.#query(filter) },
     } as never);
     return (res.body as { count: number }).count;
@@ -195,13 +199,10 @@ export class AuditReader {
     const seen = new Set<string>();
     while (!opts.signal?.aborted) {
       const res = await this.#client.search({
-        index: this.#index,
-        routing: this.organizationId,
-        ignore_unavailable: true,
-        allow_no_indices: true,
+        ...this.#scope(),
         body: {
           size: 1000,
-          query: { bool: { filter: [...this.#query({ ...filter, from: since }).bool.filter] } },
+          query: this.#query({ ...filter, from: since }),
           sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
         },
       } as never);
