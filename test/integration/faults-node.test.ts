@@ -13,6 +13,7 @@ import {
   expectStoredExactlyOnce,
   faultAudit,
   finish,
+  summary,
   waitFor,
 } from '../support/faults.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
@@ -52,7 +53,7 @@ describe('fault scenarios against the real node', () => {
     expect(metrics).toMatch(/audit_events_spooled_total [1-9]/);
     expect(metrics).toMatch(/audit_events_replayed_total [1-9]/);
     await expectStoredExactlyOnce(prefix, sent);
-    console.log(`scenario 1: ${JSON.stringify(final)}; spooled and replayed: ${spooledReplayed(logs.lines)}`);
+    console.log(summary('scenario 1', final, metrics));
   });
 
   it('2. writes blocked on the audit indices, then unblocked: nothing lost', async () => {
@@ -72,7 +73,7 @@ describe('fault scenarios against the real node', () => {
     await sleep(6_000);
     await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.write': false } });
     const sent = total(await traffic);
-    const { final } = await finish(app, audit, registry);
+    const { final, metrics } = await finish(app, audit, registry);
 
     expect(final.captured).toBe(sent);
     expectExactAccounting(final);
@@ -80,7 +81,7 @@ describe('fault scenarios against the real node', () => {
     expect(final.deadLettered).toBe(0);
     expect(logs.lines.some((l) => l.startsWith('warn Circuit breaker open'))).toBe(true);
     await expectStoredExactlyOnce(prefix, sent);
-    console.log(`scenario 2: ${JSON.stringify(final)}; spooled and replayed: ${spooledReplayed(logs.lines)}`);
+    console.log(summary('scenario 2', final, metrics));
   });
 
   it('5. a worker thread dies mid-batch: replaced, its unreleased events delivered again, no duplicates', async () => {
@@ -111,7 +112,7 @@ describe('fault scenarios against the real node', () => {
     );
     expect(metrics).toMatch(/audit_worker_restarts_total [3-9]/);
     await expectStoredExactlyOnce(prefix, sent);
-    console.log(`scenario 5: ${JSON.stringify(final)}`);
+    console.log(summary('scenario 5', final, metrics));
   });
 
   it('8. a mapping conflict: the refused events land in the dead-letter file, the rest is indexed', async () => {
@@ -136,7 +137,7 @@ describe('fault scenarios against the real node', () => {
       prefix,
       actorIds: (n) => (n % 4 === 0 ? `user-${n}` : String(n)),
     });
-    const { final } = await finish(app, audit, registry);
+    const { final, metrics } = await finish(app, audit, registry);
 
     const conflicting = 250;
     expect(total(sent)).toBe(1000);
@@ -157,13 +158,6 @@ describe('fault scenarios against the real node', () => {
     expect(String(first.document.actor_id)).toMatch(/^user-/);
     await client.indices.refresh({ index });
     expect((await client.count({ index })).body.count).toBe(1000 - conflicting);
-    console.log(`scenario 8: ${JSON.stringify(final)}`);
+    console.log(summary('scenario 8', final, metrics));
   });
 });
-
-function spooledReplayed(lines: string[]): string {
-  const replayed = lines
-    .filter((l) => l.startsWith('info Spool replayed'))
-    .reduce((n, l) => n + Number(/"events":(\d+)/.exec(l)?.[1] ?? 0), 0);
-  return `replayed ${replayed} events in ${lines.filter((l) => l.startsWith('info Spool replayed')).length} segments`;
-}

@@ -3,7 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { drive, startApp } from '../../examples/traffic.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { expectExactAccounting, expectStoredExactlyOnce, faultAudit, finish } from '../support/faults.js';
+import {
+  expectExactAccounting,
+  expectStoredExactlyOnce,
+  faultAudit,
+  finish,
+  summary,
+} from '../support/faults.js';
 import { testUrl, uniquePrefix } from '../support/opensearch.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +52,7 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     await expectStoredExactlyOnce(prefix, sent);
     const opened = logs.lines.filter((l) => l.startsWith('warn Circuit breaker open')).length;
     console.log(
-      `scenario 3: ${JSON.stringify(final)}; proxy rejected ${proxy.counts.rejected} requests and ` +
+      `${summary('scenario 3', final, metrics)}; proxy rejected ${proxy.counts.rejected} requests and ` +
         `${proxy.counts.itemsRewritten} items; breaker opened ${opened} times`,
     );
   });
@@ -88,7 +94,7 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     expect(final.indexed).toBe(sent + 600);
     await expectStoredExactlyOnce(prefix, sent + 600);
     console.log(
-      `scenario 4: ${JSON.stringify(final)}; app p99 before ${p99(before).toFixed(2)} ms, during ` +
+      `${summary('scenario 4', final, metrics)}; app p99 before ${p99(before).toFixed(2)} ms, during ` +
         `${p99(during).toFixed(2)} ms; hot path mean ${((sum / count) * 1e6).toFixed(1)} µs`,
     );
   });

@@ -110,3 +110,10 @@ export function expectExactAccounting(s: ReturnType<Audit['stats']>): void {
   expect(s.indexed + s.deadLettered + s.dropped.total + s.spooled + s.inFlight).toBe(s.captured);
   expect(s.dropped.total, JSON.stringify(s.dropped.byReason)).toBe(0);
 }
+
+/** The scenario's summary line: final stats plus the spool's totals from the metrics. */
+export function summary(name: string, final: AuditStats, metrics: string): string {
+  const total = (m: string) => Number(new RegExp(`^${m} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+  const { dropped, ...rest } = final;
+  return `${name}: ${JSON.stringify({ ...rest, dropped: dropped.total })}, spooled total ${total('audit_events_spooled_total')}, replayed total ${total('audit_events_replayed_total')}`;
+}
