@@ -4,8 +4,9 @@
 //   - the Hono middleware as a whole: audited app.request() minus bare app.request(), same run
 //   - msgpackr (our fixed-order encoder) vs JSON.stringify for the same event
 //   - ring throughput with a real consumer thread
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type Audit, BodyKind, type CapturedEvent, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
@@ -84,7 +85,9 @@ function batched(bench: Bench, name: string, op: () => unknown, audit?: Audit, b
 }
 
 async function main() {
-  const audit = await createAudit({ registry: new Registry(), logger: silent, workers: 1 });
+  // No OpenSearch: the worker spools what it drains, to a throwaway folder.
+  const spoolDir = mkdtempSync(join(tmpdir(), 'pdaas-bench-'));
+  const audit = await createAudit({ registry: new Registry(), logger: silent, workers: 1, spoolDir });
   const get = getEvent();
   const post = postEvent();
   const bench = new Bench({ time: TIME_MS, warmup: true });
@@ -124,6 +127,7 @@ async function main() {
   await bench.run();
   const stats = audit.stats();
   await audit.close().catch(() => undefined);
+  rmSync(spoolDir, { recursive: true, force: true });
 
   const results = bench.tasks.map((t) => {
     const r = t.result as unknown as {

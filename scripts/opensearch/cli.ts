@@ -1,13 +1,14 @@
-// `npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh]`
+// `npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh] [--secure]`
 import { parseArgs } from 'node:util';
 import { DevNode } from './dev-node.js';
 import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
 
-const usage = `usage: npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh]
+const usage = `usage: npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh] [--secure]
   start    download (first time), start and wait for yellow; prints the URL
   stop     stop the node; its data is kept for the next start
   status   print the URL and plugins if running, exit 1 if not
   install  download and unpack only
+  --secure the node with the security plugin: https, certificates and admin password in its folder
 environment: OPENSEARCH_DEV_PORT (9250), OPENSEARCH_DEV_VERSION (2.19.4), OPENSEARCH_DEV_HEAP (512m),
   OPENSEARCH_DEV_CACHE (.cache/opensearch), OPENSEARCH_DEV_PLUGINS (extra plugin zips, comma-separated)`;
 
@@ -18,6 +19,7 @@ async function main(): Promise<number> {
       port: { type: 'string' },
       name: { type: 'string' },
       fresh: { type: 'boolean', default: false },
+      secure: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -30,10 +32,14 @@ async function main(): Promise<number> {
     ...(values.port !== undefined && { port: Number(values.port) }),
     ...(values.name !== undefined && { name: values.name }),
     fresh: values.fresh,
+    ...(values.secure && { secure: true }),
   });
   switch (command) {
     case 'start':
       console.log(await node.start());
+      if (node.secure) {
+        console.log(`CA ${node.caFile}; user ${node.adminUser}, password in ${node.nodeDir}/admin-password`);
+      }
       return 0;
     case 'stop':
       await node.stop();
@@ -44,7 +50,9 @@ async function main(): Promise<number> {
         console.log(`not running (${node.url})`);
         return 1;
       }
-      const plugins = await fetch(`${node.url}/_cat/plugins?h=component`).then((r) => r.text());
+      const plugins = node.secure
+        ? (await node.get('/_cat/plugins?h=component')).body
+        : await fetch(`${node.url}/_cat/plugins?h=component`).then((r) => r.text());
       console.log(
         `running at ${node.url} (pid ${pid}); plugins: ${plugins.trim().split('\n').join(', ') || 'none'}`,
       );
@@ -57,6 +65,7 @@ async function main(): Promise<number> {
         javaHome: findJavaHome(),
         extraPlugins: process.env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [],
         log: console.log,
+        ...(values.secure && { secure: true }),
       });
       console.log(`${home} (plugins: ${installedPlugins(home).join(', ')})`);
       return 0;

@@ -2,11 +2,26 @@
 // integ-test distribution. OpenSearch refuses to run as root, so as root the node runs as an
 // unprivileged system user this module creates. The node is a detached process with a pid file, so
 // `start` and `stop` can come from different commands, and its data survives a stop.
+// `secure: true` gives a separate node with the security plugin: TLS on HTTP and transport with
+// certificates made locally by openssl, and basic auth with a generated admin password.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { request } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
+import { ensureInstalled, findJavaHome, installedPlugins, run } from './install.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE_USER = 'pdaas-opensearch';
@@ -28,7 +43,16 @@ export interface DevNodeOptions {
   extraPlugins?: string[];
   startTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * The security plugin with TLS on HTTP and transport and basic auth: its own distribution
+   * (`opensearch-<version>-secure`), its own data folder (`nodes/<name>-<port>-secure`), and
+   * `url` is https.
+   */
+  secure?: boolean;
 }
+
+/** The security plugin's super user on a secure node; its password is generated per node. */
+const ADMIN_USER = 'admin';
 
 export class DevNode {
   readonly version: string;
@@ -38,6 +62,10 @@ export class DevNode {
   readonly heap: string;
   readonly url: string;
   readonly nodeDir: string;
+  readonly secure: boolean;
+  /** Secure node: the PEM of the CA that signed the node's certificate (exists once started). */
+  readonly caFile: string;
+  readonly adminUser = ADMIN_USER;
   readonly #fresh: boolean;
   readonly #extraPlugins: string[];
   readonly #startTimeoutMs: number;
@@ -57,8 +85,22 @@ export class DevNode {
     this.#extraPlugins = opts.extraPlugins ?? env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [];
     this.#startTimeoutMs = opts.startTimeoutMs ?? 180_000;
     this.#log = opts.log ?? ((line) => console.log(`[opensearch] ${line}`));
-    this.url = `http://127.0.0.1:${this.port}`;
-    this.nodeDir = join(this.cache, 'nodes', `${this.name}-${this.port}`);
+    this.secure = opts.secure ?? false;
+    this.url = `${this.secure ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+    this.nodeDir = join(this.cache, 'nodes', `${this.name}-${this.port}${this.secure ? '-secure' : ''}`);
+    this.caFile = join(this.nodeDir, 'config', 'certs', 'root-ca.pem');
+  }
+
+  get #passwordFile(): string {
+    return join(this.nodeDir, 'admin-password');
+  }
+
+  /** Secure node: the generated admin password (kept in the node's folder, never in git). */
+  get adminPassword(): string {
+    if (!this.secure) throw new Error('adminPassword: this dev node is not secure');
+    if (!existsSync(this.#passwordFile))
+      throw new Error(`adminPassword: ${this.#passwordFile} is missing; start the node first`);
+    return readFileSync(this.#passwordFile, 'utf8').trim();
   }
 
   get #pidFile(): string {
@@ -100,6 +142,7 @@ export class DevNode {
       javaHome,
       extraPlugins: this.#extraPlugins,
       log: this.#log,
+      ...(this.secure && { secure: true }),
     });
     if (this.#fresh) rmSync(this.nodeDir, { recursive: true, force: true });
     const dataDir = join(this.nodeDir, 'data');
@@ -107,6 +150,7 @@ export class DevNode {
     mkdirSync(dataDir, { recursive: true });
     mkdirSync(logsDir, { recursive: true });
     rmSync(this.#pidFile, { force: true });
+    const confDir = this.secure ? this.#secureConfig(home, javaHome) : undefined;
 
     const args = [
       '-Ediscovery.type=single-node',
@@ -129,6 +173,7 @@ export class DevNode {
       JAVA_HOME: javaHome,
       OPENSEARCH_JAVA_HOME: javaHome,
       OPENSEARCH_JAVA_OPTS: `-Xms${this.heap} -Xmx${this.heap}`,
+      ...(confDir !== undefined && { OPENSEARCH_PATH_CONF: confDir }),
     };
     const out = openSync(this.logFile, 'a');
     const bin = join(home, 'bin', 'opensearch');
@@ -179,6 +224,7 @@ export class DevNode {
   }
 
   async #healthy(): Promise<boolean> {
+    if (this.secure) return this.#healthySecure();
     try {
       const res = await fetch(`${this.url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
         signal: AbortSignal.timeout(3000),
@@ -189,6 +235,210 @@ export class DevNode {
     } catch {
       return false;
     }
+  }
+
+  async #healthySecure(): Promise<boolean> {
+    try {
+      const res = await this.get('/_cluster/health?wait_for_status=yellow&timeout=1s');
+      if (res.status !== 200) return false;
+      const body = JSON.parse(res.body) as { status?: string };
+      return body.status === 'yellow' || body.status === 'green';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Secure node: a GET as admin over https, verified with the node's CA (Node's global fetch cannot
+   * take a CA, so this uses node:https).
+   */
+  get(path: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+    if (!this.secure) throw new Error('get(): only for a secure dev node; use fetch on a plain one');
+    const ca = readFileSync(this.caFile);
+    const auth = `${this.adminUser}:${this.adminPassword}`;
+    return new Promise((ok, fail) => {
+      const req = request(`${this.url}${path}`, { ca, auth, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          ok({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', fail);
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+      req.on('error', fail);
+      req.end();
+    });
+  }
+
+  /**
+   * Secure node, first start (or after `fresh`): a config folder of its own (OPENSEARCH_PATH_CONF)
+   * copied from the distribution, with a CA, a node certificate (SAN localhost, 127.0.0.1) and an
+   * admin client certificate made by openssl, a generated admin password (its bcrypt hash in
+   * internal_users.yml, the clear text in `<nodeDir>/admin-password`) and the security settings.
+   * The security index is created from these files on first start. Returns the config folder.
+   */
+  #secureConfig(home: string, javaHome: string): string {
+    const conf = join(this.nodeDir, 'config');
+    const marker = join(conf, '.pdaas-secure');
+    if (existsSync(marker) && existsSync(this.#passwordFile)) return conf;
+    rmSync(conf, { recursive: true, force: true });
+    cpSync(join(home, 'config'), conf, { recursive: true });
+    const certs = join(conf, 'certs');
+    mkdirSync(certs, { recursive: true });
+    this.#log(`generating a CA, node and admin certificates and an admin password in ${this.nodeDir}`);
+    const cnf = join(certs, 'openssl.cnf');
+    writeFileSync(
+      cnf,
+      [
+        '[req]',
+        'distinguished_name = dn',
+        'prompt = no',
+        '[dn]',
+        'CN = unused',
+        '[ca]',
+        'basicConstraints = critical,CA:TRUE',
+        'keyUsage = critical,keyCertSign,cRLSign',
+        'subjectKeyIdentifier = hash',
+        '[node]',
+        'basicConstraints = critical,CA:FALSE',
+        'keyUsage = critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage = serverAuth,clientAuth',
+        'subjectAltName = DNS:localhost,IP:127.0.0.1',
+        'subjectKeyIdentifier = hash',
+        'authorityKeyIdentifier = keyid',
+        '[admin]',
+        'basicConstraints = critical,CA:FALSE',
+        'keyUsage = critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage = clientAuth',
+        'subjectKeyIdentifier = hash',
+        'authorityKeyIdentifier = keyid',
+        '',
+      ].join('\n'),
+    );
+    const f = (name: string) => join(certs, name);
+    const openssl = (args: string[], what: string) => run('openssl', args, `openssl: ${what}`);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-config',
+        cnf,
+        '-extensions',
+        'ca',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-sha256',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=pdaas-dev-ca',
+        '-keyout',
+        f('ca-key.pem'),
+        '-out',
+        f('root-ca.pem'),
+      ],
+      'CA',
+    );
+    for (const [who, cn] of [
+      ['node', 'pdaas-node'],
+      ['admin', 'pdaas-admin'],
+    ] as const) {
+      // -newkey writes PKCS#8 keys ('BEGIN PRIVATE KEY'), the only kind the security plugin reads.
+      openssl(
+        [
+          'req',
+          '-new',
+          '-config',
+          cnf,
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-subj',
+          `/CN=${cn}`,
+          '-keyout',
+          f(`${who}-key.pem`),
+          '-out',
+          f(`${who}.csr`),
+        ],
+        `${who} key`,
+      );
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          f(`${who}.csr`),
+          '-CA',
+          f('root-ca.pem'),
+          '-CAkey',
+          f('ca-key.pem'),
+          '-set_serial',
+          `0x${randomBytes(8).toString('hex')}`,
+          '-sha256',
+          '-days',
+          '3650',
+          '-extfile',
+          cnf,
+          '-extensions',
+          who,
+          '-out',
+          f(`${who}.pem`),
+        ],
+        `${who} certificate`,
+      );
+      rmSync(f(`${who}.csr`));
+    }
+    rmSync(f('ca-key.pem')); // nothing else is ever signed: the CA key is not kept
+    for (const key of ['node-key.pem', 'admin-key.pem']) chmodSync(f(key), 0o600);
+
+    // Upper, lower, digit and symbol, 20+ random characters: passes the plugin's strength rules.
+    const password = `Pd9!${randomBytes(18).toString('base64url')}`;
+    const hashed = spawnSync(
+      'bash',
+      [join(home, 'plugins', 'opensearch-security', 'tools', 'hash.sh'), '-p', password],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, JAVA_HOME: javaHome, OPENSEARCH_JAVA_HOME: javaHome },
+      },
+    );
+    const hash = /^\$2[aby]\$\d\d\$\S{53}$/m.exec(hashed.stdout ?? '')?.[0];
+    if (!hash) throw new Error(`hash.sh gave no bcrypt hash (exit ${hashed.status}): ${hashed.stderr}`);
+    const sec = join(conf, 'opensearch-security');
+    writeFileSync(
+      join(sec, 'internal_users.yml'),
+      `_meta:\n  type: "internalusers"\n  config_version: 2\n${ADMIN_USER}:\n  hash: "${hash}"\n  reserved: true\n  backend_roles: ["admin"]\n`,
+    );
+    // Only the admin mapping: no 'own_index' for every user, so a test user has exactly its roles.
+    writeFileSync(
+      join(sec, 'roles_mapping.yml'),
+      '_meta:\n  type: "rolesmapping"\n  config_version: 2\nall_access:\n  reserved: false\n  backend_roles: ["admin"]\n',
+    );
+    appendFileSync(
+      join(conf, 'opensearch.yml'),
+      [
+        '',
+        '# pdaas secure dev node',
+        'plugins.security.ssl.transport.pemcert_filepath: certs/node.pem',
+        'plugins.security.ssl.transport.pemkey_filepath: certs/node-key.pem',
+        'plugins.security.ssl.transport.pemtrustedcas_filepath: certs/root-ca.pem',
+        'plugins.security.ssl.transport.enforce_hostname_verification: false',
+        'plugins.security.ssl.http.enabled: true',
+        'plugins.security.ssl.http.pemcert_filepath: certs/node.pem',
+        'plugins.security.ssl.http.pemkey_filepath: certs/node-key.pem',
+        'plugins.security.ssl.http.pemtrustedcas_filepath: certs/root-ca.pem',
+        'plugins.security.allow_default_init_securityindex: true',
+        'plugins.security.authcz.admin_dn: ["CN=pdaas-admin"]',
+        'plugins.security.nodes_dn: ["CN=pdaas-node"]',
+        'plugins.security.restapi.roles_enabled: ["all_access"]',
+        'plugins.security.system_indices.enabled: true',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(this.#passwordFile, `${password}\n`, { mode: 0o600 });
+    writeFileSync(marker, '');
+    return conf;
   }
 
   /**

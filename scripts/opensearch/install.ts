@@ -2,7 +2,7 @@
 // the project's git-ignored cache and installs the plugins, once. Later runs find the marker file
 // and reuse the tree.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 export interface Artifact {
@@ -18,11 +18,16 @@ export function pluginArtifacts(version: string): Artifact[] {
   ];
 }
 
+/** The security plugin of the secure variant; its version must match the core exactly. */
+export function securityPluginArtifact(version: string): Artifact {
+  return { groupId: 'org.opensearch.plugin', artifactId: 'opensearch-security', version: `${version}.0` };
+}
+
 export function distributionArtifact(version: string): Artifact {
   return { groupId: 'org.opensearch.distribution.integ-test-zip', artifactId: 'opensearch', version };
 }
 
-function run(cmd: string, args: string[], what: string, env?: NodeJS.ProcessEnv): void {
+export function run(cmd: string, args: string[], what: string, env?: NodeJS.ProcessEnv): void {
   const res = spawnSync(cmd, args, { encoding: 'utf8', env: env ?? process.env });
   if (res.error) throw new Error(`${what}: cannot run ${cmd}: ${res.error.message}`);
   if (res.status !== 0) {
@@ -49,7 +54,8 @@ export function mavenZip(a: Artifact, downloads: string): string {
 /**
  * Makes sure `<cache>/opensearch-<version>` holds an unpacked distribution with the plugins
  * installed; returns its path. `extraPlugins` are local plugin zips to install too (for example an
- * ISM zip obtained elsewhere).
+ * ISM zip obtained elsewhere). `secure` builds a separate `<cache>/opensearch-<version>-secure`
+ * that also has the security plugin.
  */
 export function ensureInstalled(opts: {
   cache: string;
@@ -57,11 +63,13 @@ export function ensureInstalled(opts: {
   javaHome: string;
   extraPlugins: string[];
   log: (line: string) => void;
+  secure?: boolean;
 }): string {
   const { cache, version, javaHome, extraPlugins, log } = opts;
-  const home = join(cache, `opensearch-${version}`);
+  const secure = opts.secure ?? false;
+  const home = join(cache, `opensearch-${version}${secure ? '-secure' : ''}`);
   const marker = join(home, '.pdaas-installed');
-  const plugins = pluginArtifacts(version);
+  const plugins = [...pluginArtifacts(version), ...(secure ? [securityPluginArtifact(version)] : [])];
   const wanted = [...plugins.map((p) => p.artifactId), ...extraPlugins.map((z) => basename(z))].join('\n');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return home;
 
@@ -72,7 +80,16 @@ export function ensureInstalled(opts: {
 
   rmSync(home, { recursive: true, force: true });
   mkdirSync(cache, { recursive: true });
-  run('unzip', ['-q', '-o', dist, '-d', cache], `Unpacking ${dist}`);
+  if (secure) {
+    // The zip unpacks to opensearch-<version>/, the plain node's folder: unpack aside, then move.
+    const aside = join(cache, '.unpack-secure');
+    rmSync(aside, { recursive: true, force: true });
+    run('unzip', ['-q', '-o', dist, '-d', aside], `Unpacking ${dist}`);
+    renameSync(join(aside, `opensearch-${version}`), home);
+    rmSync(aside, { recursive: true, force: true });
+  } else {
+    run('unzip', ['-q', '-o', dist, '-d', cache], `Unpacking ${dist}`);
+  }
   if (!existsSync(join(home, 'bin', 'opensearch'))) {
     throw new Error(`Unpacked ${dist} but ${home}/bin/opensearch is missing (found: ${readdirSync(cache)})`);
   }

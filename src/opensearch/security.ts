@@ -1,17 +1,21 @@
 // The least-privilege writer role of the deployment guide, as a payload for the security plugin's
 // REST API. A writer with this role can create indices and bulk-index into `${prefix}-*` and read
 // cluster health, nothing else; run it with AUDIT_INSTALL_TEMPLATE=false and install the template
-// with an admin account.
+// with an admin account. The guide lists `indices:data/write/bulk` as an index permission; the
+// security plugin (2.19.4, test/integration/tls.test.ts) checks it as a cluster permission and the
+// per-shard part, `indices:data/write/bulk[s]`, on the index, so the role has both. Against the
+// real plugin each of the four write permissions proved necessary: without any one, a bulk
+// answers 403 (whole request or per item).
 import type { Client } from '@opensearch-project/opensearch';
 import { AuditError } from '../errors.js';
 
 export function writerRole(prefix = 'audit') {
   return {
-    cluster_permissions: ['cluster:monitor/health'],
+    cluster_permissions: ['cluster:monitor/health', 'indices:data/write/bulk'],
     index_permissions: [
       {
         index_patterns: [`${prefix}-*`],
-        allowed_actions: ['indices:data/write/index', 'indices:data/write/bulk', 'indices:admin/create'],
+        allowed_actions: ['indices:data/write/index', 'indices:data/write/bulk[s]', 'indices:admin/create'],
       },
     ],
   };

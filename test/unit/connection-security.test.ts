@@ -43,11 +43,11 @@ describe('connection security', () => {
 
   it("the writer role is the deployment guide's least privilege", () => {
     expect(writerRole()).toEqual({
-      cluster_permissions: ['cluster:monitor/health'],
+      cluster_permissions: ['cluster:monitor/health', 'indices:data/write/bulk'],
       index_permissions: [
         {
           index_patterns: ['audit-*'],
-          allowed_actions: ['indices:data/write/index', 'indices:data/write/bulk', 'indices:admin/create'],
+          allowed_actions: ['indices:data/write/index', 'indices:data/write/bulk[s]', 'indices:admin/create'],
         },
       ],
     });
