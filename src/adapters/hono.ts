@@ -82,8 +82,9 @@ async function captureBody(
   max: number,
   contentType: string,
   length: number,
-): Promise<BodyCapture> {
-  const raw = c.req.raw;
+  chunked: boolean,
+): Promise<BodyCapture | undefined> {
+  if (length === 0 || (length < 0 && !chunked)) return undefined;
   if (!isCapturable(contentType))
     return bodyNote(`${contentType || 'unknown type'} body not captured`, length);
   const cache = c.req.bodyCache as Cache;
@@ -98,6 +99,9 @@ async function captureBody(
     for (const [k, v] of form) fields[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
     return bodyFromValue(fields, max, length);
   }
+  // Only now touch the Request's body: under @hono/node-server that turns its lightweight request
+  // into a full fetch Request (tens of microseconds), which the cached cases above never need.
+  const raw = c.req.raw;
   if (raw.bodyUsed || !raw.body)
     return bodyNote('body read by the handler outside the Hono body cache', length);
   // Nobody read it: read at most `max` bytes ourselves and let the rest go.
@@ -157,9 +161,15 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
       const q = url.indexOf('?');
       const contentType = header('content-type') ?? '';
       const body =
-        method === 'GET' || method === 'HEAD' || raw.body === null
+        method === 'GET' || method === 'HEAD'
           ? undefined
-          : await captureBody(c, maxBody, contentType, Number(header('content-length') ?? -1));
+          : await captureBody(
+              c,
+              maxBody,
+              contentType,
+              Number(header('content-length') ?? -1),
+              header('transfer-encoding') !== undefined,
+            );
       // The hot-path clock starts after the only await (a body read), so the metric is the cost
       // of capturing, not the time other requests ran while we waited.
       const startedAt = performance.now();
