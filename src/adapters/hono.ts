@@ -151,8 +151,10 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     try {
       const raw = c.req.raw;
       const method = raw.method;
-      // The handler that answered is at routeIndex; if that is still us, no route matched.
-      const route = c.req.routeIndex === ownIndex ? '' : (matchedRoutes(c)[c.req.routeIndex]?.path ?? '');
+      // The handler that answered is at routeIndex; if that is still us, or another catch-all
+      // middleware, no route matched.
+      const answered = c.req.routeIndex === ownIndex ? '' : (matchedRoutes(c)[c.req.routeIndex]?.path ?? '');
+      const route = answered === '*' || answered === '/*' ? '' : answered;
       const derived = route ? routes.get(method, route) : undefined;
       const override = c.get('audit');
       const who = resolve(c) ?? {};
