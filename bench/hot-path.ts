@@ -4,9 +4,11 @@
 //   - the Hono middleware as a whole: audited app.request() minus bare app.request(), same run
 //   - msgpackr (our fixed-order encoder) vs JSON.stringify for the same event
 //   - ring throughput with a real consumer thread
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type Audit, BodyKind, type CapturedEvent, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
@@ -65,8 +67,6 @@ function postEvent(): CapturedEvent {
     bodySize: kilobyte.length,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A task that runs `op` BATCH times per sample, so timer granularity does not swamp sub-µs costs.

@@ -5,7 +5,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { DevNode } from '../scripts/opensearch/dev-node.js';
-import { drive, startApp } from './traffic.js';
+import { drive, startApp, totalSent } from './traffic.js';
 
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 3);
 const ORGS = 100;
@@ -39,7 +39,7 @@ try {
   const metrics = await (await fetch(`${app.url}/metrics`)).text();
   await app.close();
   const stats = await audit.close();
-  const total = [...sent.values()].reduce((a, b) => a + b, 0);
+  const total = totalSent(sent);
 
   const index = `${audit.config.indexPrefix}-demo-*`;
   await client.indices.refresh({ index });

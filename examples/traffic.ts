@@ -124,6 +124,13 @@ export interface DriveOptions {
   actorIds?: (n: number) => string;
 }
 
+/** How many requests a drive() answered in all. */
+export function totalSent(perOrg: Map<string, number>): number {
+  let n = 0;
+  for (const v of perOrg.values()) n += v;
+  return n;
+}
+
 /**
  * Sends requests from..count-1 of the mix with `concurrency` in flight; returns the counts of
  * answered requests per organization (in `.failed`, with tolerateErrors, the number that failed).

@@ -1,8 +1,10 @@
 // The main-thread side of the pipeline: the Audit object the adapters capture into. It owns the
 // rings (one per worker shard), the piscina pool that drains them, the metrics and the accounting.
+
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -79,8 +81,6 @@ function shardOf(org: string, shards: number): number {
   for (let i = 0; i < org.length; i++) h = Math.imul(h ^ org.charCodeAt(i), 16777619);
   return (h >>> 0) % shards;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function withoutBody(event: CapturedEvent, note: string): CapturedEvent {
   event.bodyKind = BodyKind.NOTE;

@@ -3,8 +3,10 @@
 // blocks are retried alone with exponential backoff and full jitter; any other item error is a
 // dead letter, written with its reason and never retried. A request that fails as a whole is
 // retried whole. Every attempt asks the shared circuit breaker first.
+
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 import { type Breaker, BreakerState } from './breaker.js';
 import type { AuditConfig } from './config.js';
@@ -46,8 +48,6 @@ export function backoffMs(
   const cap = cfg.retryBackoffSeconds * cfg.retryBackoffMultiplier ** (attempt - 1) * 1000;
   return Math.random() * cap;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class BulkSink {
   readonly #known = new Set<string>();

@@ -3,6 +3,7 @@
 // when it fails (or none is configured), to the durable spool, and only then release the ring
 // space. Between batches it replays the spool while the breaker is closed. It returns when the
 // main thread closes the ring and everything read is delivered or spooled.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Breaker } from '../src/breaker.js';
 import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/document.js';
 import { decodeEvent } from '../src/event.js';
@@ -18,8 +19,6 @@ import type { DrainTask, LogMessage } from '../src/worker-types.js';
 /** After a wake, wait this long before draining, so a burst costs one wake, not one per event. */
 const COALESCE_MS = 2;
 const IDLE_WAIT_MS = 1000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export default async function drain(task: DrainTask): Promise<{ shard: number }> {
   const { config: cfg, shard } = task;

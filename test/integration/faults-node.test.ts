@@ -2,10 +2,12 @@
 // worker thread dies mid-batch, and a mapping conflict. Traffic flows through the Hono example over
 // real sockets during each fault; afterwards OpenSearch must hold every event exactly once (or the
 // dead-letter file must, for the mapping conflict) and the accounting must be exact.
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
-import { drive, startApp } from '../../examples/traffic.js';
+import { drive, startApp, totalSent } from '../../examples/traffic.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
 import { eventMappings } from '../../src/opensearch/template.js';
 import {
@@ -17,9 +19,6 @@ import {
   waitFor,
 } from '../support/faults.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 describe('fault scenarios against the real node', () => {
   it('1. the node stops for 30 s mid-traffic and starts again: spooled, replayed, nothing lost', async () => {
@@ -40,7 +39,7 @@ describe('fault scenarios against the real node', () => {
     await node.stop();
     await sleep(30_000);
     await node.start();
-    const sent = total(await traffic);
+    const sent = totalSent(await traffic);
     const { final, metrics } = await finish(app, audit, registry);
 
     expect(final.captured).toBe(sent);
@@ -72,7 +71,7 @@ describe('fault scenarios against the real node', () => {
     await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.write': true } });
     await sleep(6_000);
     await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.write': false } });
-    const sent = total(await traffic);
+    const sent = totalSent(await traffic);
     const { final, metrics } = await finish(app, audit, registry);
 
     expect(final.captured).toBe(sent);
@@ -101,7 +100,7 @@ describe('fault scenarios against the real node', () => {
       expect(threads.length).toBeGreaterThan(0);
       await threads[0]?.terminate();
     }
-    const sent = total(await traffic);
+    const sent = totalSent(await traffic);
     const { final, metrics } = await finish(app, audit, registry);
 
     expect(final.captured).toBe(sent);
@@ -140,7 +139,7 @@ describe('fault scenarios against the real node', () => {
     const { final, metrics } = await finish(app, audit, registry);
 
     const conflicting = 250;
-    expect(total(sent)).toBe(1000);
+    expect(totalSent(sent)).toBe(1000);
     expect(final.captured).toBe(1000);
     expectExactAccounting(final);
     expect(final.deadLettered).toBe(conflicting);

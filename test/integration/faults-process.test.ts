@@ -5,14 +5,12 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drive } from '../../examples/traffic.js';
+import { drive, totalSent } from '../../examples/traffic.js';
 import { readSpool } from '../../src/spool/reader.js';
 import { expectStoredExactlyOnce, faultAudit, tempDir, waitFor } from '../support/faults.js';
 import { testUrl, uniquePrefix } from '../support/opensearch.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -78,8 +76,8 @@ describe('fault scenarios that end the process', () => {
       indexed: number;
       dropped: { total: number };
     };
-    expect(total(answered)).toBeGreaterThan(0);
-    expect(final.captured).toBe(total(answered));
+    expect(totalSent(answered)).toBeGreaterThan(0);
+    expect(final.captured).toBe(totalSent(answered));
     expect(final.indexed).toBe(final.captured);
     expect(final.dropped.total).toBe(0);
     await expectStoredExactlyOnce(prefix, final.captured);

@@ -1,7 +1,8 @@
 // Fault scenarios injected by an HTTP proxy in front of the real node: a 429 storm (whole requests
 // and single items) and 2 s of added latency on every request.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { drive, startApp } from '../../examples/traffic.js';
+import { drive, startApp, totalSent } from '../../examples/traffic.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import {
   expectExactAccounting,
@@ -11,9 +12,6 @@ import {
   summary,
 } from '../support/faults.js';
 import { testUrl, uniquePrefix } from '../support/opensearch.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 async function latencies(url: string, n: number): Promise<number[]> {
   const out: number[] = [];
@@ -35,7 +33,7 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     const { audit, logs, registry } = await faultAudit(prefix, proxy.url);
     const app = await startApp('hono', audit);
     proxy.mode = { rejectShare: 0.3, itemShare: 0.3 };
-    const sent = total(
+    const sent = totalSent(
       await drive(app.url, 1e9, { orgs: 20, prefix, until: Date.now() + 8_000, rate: 400, concurrency: 8 }),
     );
     proxy.mode = {};
@@ -76,7 +74,7 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     });
     await sleep(1_000);
     const during = await latencies(app.url, 300);
-    const sent = total(await traffic);
+    const sent = totalSent(await traffic);
     const openedDuring = logs.lines.some((l) => l.startsWith('warn Circuit breaker open'));
     proxy.mode = {};
     const { final, metrics } = await finish(app, audit, registry);
