@@ -12,9 +12,9 @@ import {
   bodyNote,
   isCapturable,
 } from '../capture/body.js';
-import { type AuditOverride, CAP, cap, type Principal, traceIdFrom } from '../capture/request-fields.js';
+import { buildEvent } from '../capture/build-event.js';
+import type { AuditOverride, Principal } from '../capture/request-fields.js';
 import { RouteActionCache } from '../capture/route-action.js';
-import { BodyKind, type CapturedEvent } from '../event.js';
 
 export interface ExpressAuditOptions {
   /**
@@ -100,44 +100,29 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
         const derived = route ? routes.get(method, route) : undefined;
         const override = res.locals.audit as AuditOverride | undefined;
         const who = resolve(req, res) ?? {};
-        const q = url.indexOf('?');
         const contentType = header(req, 'content-type') ?? '';
         const body =
           method === 'GET' || method === 'HEAD' ? undefined : captureBody(req, maxBody, contentType);
-        let target = override?.target;
-        if (target === undefined && derived) {
-          target = derived.param
-            ? derived.prefix + String(req.params?.[derived.param] ?? '')
-            : derived.prefix;
-        }
         const aborted = !res.writableFinished;
-        const event: CapturedEvent = {
+        const event = buildEvent({
           ts,
-          seq: 0,
           method,
-          path: cap(req.baseUrl + path, CAP.path),
-          query: q < 0 ? '' : cap(url.slice(q + 1), CAP.query),
+          path: req.baseUrl + path,
+          url,
           route,
+          derived,
+          param: (name) => (req.params?.[name] === undefined ? undefined : String(req.params[name])),
+          override,
+          who,
           // A connection that closed before the response finished is recorded as 499 (client gone).
           status: aborted ? 499 : res.statusCode,
           durationMs: startedAt - t0,
-          actorId: cap(who.actorId, CAP.id),
-          actorType: cap(who.actorType, CAP.id),
-          organizationId: cap(who.organizationId, CAP.id),
-          accountId: cap(who.accountId, CAP.id),
-          action: cap(override?.action ?? derived?.action ?? 'route.unmatched', CAP.id),
-          target: cap(target ?? (derived ? '' : path), CAP.path),
-          traceId: traceIdFrom(header(req, 'traceparent')) || cap(header(req, 'x-request-id'), CAP.id),
-          requestId: cap(header(req, 'x-request-id'), CAP.id),
-          clientIp: cap(clientIp(req) ?? req.socket?.remoteAddress, CAP.id),
-          userAgent: cap(header(req, 'user-agent'), CAP.header),
-          contentType: cap(contentType, CAP.id),
-          bodyKind: body?.kind ?? BodyKind.NONE,
-          body: body?.body ?? null,
-          bodySize: body?.size ?? -1,
-          bodyTruncated: body?.truncated ?? false,
+          header: (name) => header(req, name),
+          clientIp: clientIp(req) ?? req.socket?.remoteAddress,
+          contentType,
+          body,
           error: aborted ? 'ClientClosedRequest' : '',
-        };
+        });
         audit.capture(event, startedAt);
       } catch {
         audit.countError('capture');

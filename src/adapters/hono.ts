@@ -11,9 +11,9 @@ import {
   bodyNote,
   isCapturable,
 } from '../capture/body.js';
-import { type AuditOverride, CAP, cap, type Principal, traceIdFrom } from '../capture/request-fields.js';
+import { buildEvent } from '../capture/build-event.js';
+import type { AuditOverride, Principal } from '../capture/request-fields.js';
 import { RouteActionCache } from '../capture/route-action.js';
-import { BodyKind, type CapturedEvent } from '../event.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -159,8 +159,6 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
       const override = c.get('audit');
       const who = resolve(c) ?? {};
       const header = headerReader(c);
-      const url = raw.url;
-      const q = url.indexOf('?');
       const contentType = header('content-type') ?? '';
       const body =
         method === 'GET' || method === 'HEAD'
@@ -175,35 +173,24 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
       // The hot-path clock starts after the only await (a body read), so the metric is the cost
       // of capturing, not the time other requests ran while we waited.
       const startedAt = performance.now();
-      let target = override?.target;
-      if (target === undefined && derived)
-        target = derived.param ? derived.prefix + (c.req.param(derived.param) ?? '') : derived.prefix;
-      const event: CapturedEvent = {
+      const event = buildEvent({
         ts,
-        seq: 0,
         method,
-        path: cap(path, CAP.path),
-        query: q < 0 ? '' : cap(url.slice(q + 1), CAP.query),
+        path,
+        url: raw.url,
         route,
+        derived,
+        param: (name) => c.req.param(name),
+        override,
+        who,
         status: c.res.status,
         durationMs: doneAt - t0,
-        actorId: cap(who.actorId, CAP.id),
-        actorType: cap(who.actorType, CAP.id),
-        organizationId: cap(who.organizationId, CAP.id),
-        accountId: cap(who.accountId, CAP.id),
-        action: cap(override?.action ?? derived?.action ?? 'route.unmatched', CAP.id),
-        target: cap(target ?? (derived ? '' : path), CAP.path),
-        traceId: traceIdFrom(header('traceparent')) || cap(header('x-request-id'), CAP.id),
-        requestId: cap(header('x-request-id'), CAP.id),
-        clientIp: cap(clientIp(c), CAP.id),
-        userAgent: cap(header('user-agent'), CAP.header),
-        contentType: cap(contentType, CAP.id),
-        bodyKind: body?.kind ?? BodyKind.NONE,
-        body: body?.body ?? null,
-        bodySize: body?.size ?? -1,
-        bodyTruncated: body?.truncated ?? false,
-        error: c.error ? cap(c.error.name, CAP.id) : '',
-      };
+        header,
+        clientIp: clientIp(c),
+        contentType,
+        body,
+        error: c.error?.name ?? '',
+      });
       audit.capture(event, startedAt);
     } catch {
       // Audit code never throws into the app; the failure is counted (audit_errors_total).
