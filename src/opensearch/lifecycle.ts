@@ -2,6 +2,8 @@
 // delete at 90 d), attached automatically to new `${prefix}-*` indices through `ism_template`.
 import type { Client } from '@opensearch-project/opensearch';
 import { AuditError } from '../errors.js';
+import { differences } from './compare.js';
+import { noHandler, send } from './request.js';
 
 export interface LifecycleOptions {
   prefix?: string;
@@ -58,35 +60,6 @@ export function lifecyclePolicy(opts: LifecycleOptions = {}) {
   };
 }
 
-interface Answer {
-  statusCode: number | null;
-  body: unknown;
-}
-
-/** Sends a request and answers instead of throwing on HTTP errors, so callers can classify them. */
-async function send(
-  client: Client,
-  method: string,
-  path: string,
-  body?: unknown,
-  querystring?: Record<string, unknown>,
-) {
-  try {
-    const res = await client.transport.request({ method, path, body, querystring } as never);
-    return { statusCode: res.statusCode, body: res.body } as Answer;
-  } catch (err) {
-    const meta = (err as { meta?: Answer }).meta;
-    if (meta && typeof meta.statusCode === 'number') return { statusCode: meta.statusCode, body: meta.body };
-    throw new AuditError('AUDIT_ERR_OPENSEARCH', `${method} ${path} failed: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-function noIsm(answer: Answer): boolean {
-  return answer.statusCode === 400 && /no handler found/.test(JSON.stringify(answer.body));
-}
-
 /**
  * Creates or updates the lifecycle policy. Throws AUDIT_ERR_ISM_UNAVAILABLE when the cluster has no
  * ISM plugin, so a deployment cannot believe retention is in place when it is not.
@@ -95,7 +68,7 @@ export async function putLifecyclePolicy(client: Client, opts: LifecycleOptions 
   const id = policyId(opts.prefix ?? 'audit');
   const path = `/_plugins/_ism/policies/${encodeURIComponent(id)}`;
   const current = await send(client, 'GET', path);
-  if (noIsm(current)) {
+  if (noHandler(current)) {
     throw new AuditError(
       'AUDIT_ERR_ISM_UNAVAILABLE',
       `The cluster has no Index State Management plugin (GET ${path} has no handler); install opensearch-index-management to enforce retention`,
@@ -120,7 +93,7 @@ export async function putLifecyclePolicy(client: Client, opts: LifecycleOptions 
 export async function getLifecyclePolicy(client: Client, prefix = 'audit') {
   const path = `/_plugins/_ism/policies/${encodeURIComponent(policyId(prefix))}`;
   const answer = await send(client, 'GET', path);
-  if (noIsm(answer)) {
+  if (noHandler(answer)) {
     throw new AuditError(
       'AUDIT_ERR_ISM_UNAVAILABLE',
       `The cluster has no Index State Management plugin (GET ${path})`,
@@ -134,4 +107,20 @@ export async function getLifecyclePolicy(client: Client, prefix = 'audit') {
     );
   }
   return (answer.body as { policy: ReturnType<typeof lifecyclePolicy>['policy'] }).policy;
+}
+
+export function policyPath(prefix = 'audit'): string {
+  return `/_plugins/_ism/policies/${encodeURIComponent(policyId(prefix))}`;
+}
+
+/**
+ * What differs between the policy we would install and the installed one (the `policy` object of
+ * `GET _plugins/_ism/policies/<id>`). ISM adds fields of its own (policy_id, times, schema version,
+ * a retry block per action), so only what we set is compared.
+ */
+export function policyDifferences(
+  expected: ReturnType<typeof lifecyclePolicy>,
+  installed: unknown,
+): string[] {
+  return differences(expected.policy, installed, { ignoreExtra: true });
 }

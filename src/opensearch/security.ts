@@ -21,10 +21,18 @@ export function writerRole(prefix = 'audit') {
   };
 }
 
+export function rolePath(name: string): string {
+  return `/_plugins/_security/api/roles/${encodeURIComponent(name)}`;
+}
+
+export function userPath(name: string): string {
+  return `/_plugins/_security/api/internalusers/${encodeURIComponent(name)}`;
+}
+
 /** Creates or replaces the role `name`; AUDIT_ERR_SECURITY_UNAVAILABLE without the security plugin. */
 export async function putWriterRole(client: Client, opts: { prefix?: string; name?: string } = {}) {
   const name = opts.name ?? 'audit_writer';
-  const path = `/_plugins/_security/api/roles/${encodeURIComponent(name)}`;
+  const path = rolePath(name);
   try {
     const res = await client.transport.request({ method: 'PUT', path, body: writerRole(opts.prefix) });
     return res.body;

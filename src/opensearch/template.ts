@@ -1,5 +1,6 @@
 // The index template of the deployment guide, extended with every field of the audit event so no
 // field is left to dynamic mapping (a string guessed as `text` cannot be aggregated later).
+import { differences, flatSettings } from './compare.js';
 
 export interface TemplateOptions {
   /** Index prefix; the template matches `${prefix}-*`. */
@@ -60,4 +61,31 @@ export function indexTemplate(opts: TemplateOptions = {}) {
     },
     _meta: { managed_by: '@pdaas/audit' },
   };
+}
+
+/** The parts of an index template we install, in a form that compares with what OpenSearch answers. */
+function comparable(t: {
+  index_patterns?: unknown;
+  priority?: unknown;
+  template?: { settings?: unknown; mappings?: unknown };
+  _meta?: unknown;
+}) {
+  return {
+    index_patterns: t.index_patterns,
+    priority: t.priority,
+    settings: flatSettings(t.template?.settings),
+    mappings: t.template?.mappings ?? {},
+    _meta: t._meta,
+  };
+}
+
+/**
+ * What differs between the template we would install and one `GET _index_template/<name>` returned
+ * (its `index_template` object); empty when they are the same.
+ */
+export function templateDifferences(
+  expected: ReturnType<typeof indexTemplate>,
+  installed: unknown,
+): string[] {
+  return differences(comparable(expected), comparable(installed as Parameters<typeof comparable>[0]));
 }

@@ -1,0 +1,108 @@
+// The dead-letter files the workers append to (AUDIT_SPOOL_DIR/dead-letter/<day>.ndjson, one JSON
+// object per line, written by BulkSink): reading them, grouping their reasons, and rewriting a
+// file with only the lines that must stay. A line that does not parse is never dropped.
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One line as src/sink.ts writes it. */
+export interface DeadLetter {
+  at: string;
+  status: number;
+  error?: string;
+  reason?: string;
+  index: string;
+  id: string;
+  routing?: string;
+  document: Record<string, unknown>;
+}
+
+export interface DeadLetterFile {
+  path: string;
+  name: string;
+  /** Bytes read: a worker may append while we work, and what it adds after this is kept. */
+  bytes: number;
+  entries: DeadLetter[];
+  /** Lines that are not a dead letter (kept as they are). */
+  unreadable: string[];
+}
+
+export function deadLetterDir(spoolDir: string): string {
+  return join(spoolDir, 'dead-letter');
+}
+
+function parseLine(line: string): DeadLetter | undefined {
+  try {
+    const e = JSON.parse(line) as DeadLetter;
+    if (
+      typeof e.index === 'string' &&
+      typeof e.id === 'string' &&
+      typeof e.document === 'object' &&
+      e.document !== null
+    )
+      return e;
+  } catch {}
+  return undefined;
+}
+
+/** The files of `day` (YYYY-MM-DD) or all of them, oldest first. */
+export async function readDeadLetters(spoolDir: string, day?: string): Promise<DeadLetterFile[]> {
+  const dir = deadLetterDir(spoolDir);
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.ndjson') && (day === undefined || f === `${day}.ndjson`))
+    .sort();
+  const files: DeadLetterFile[] = [];
+  for (const name of names) {
+    const buf = await readFile(join(dir, name));
+    const file: DeadLetterFile = {
+      path: join(dir, name),
+      name,
+      bytes: buf.length,
+      entries: [],
+      unreadable: [],
+    };
+    for (const line of buf.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const e = parseLine(line);
+      if (e) file.entries.push(e);
+      else file.unreadable.push(line);
+    }
+    files.push(file);
+  }
+  return files;
+}
+
+/**
+ * A reason without what is particular to one document (its id, a preview of the value), so that
+ * 250 events refused for the same mapping conflict count as one reason.
+ */
+export function reasonGroup(reason: string | undefined): string {
+  if (reason === undefined) return '(none)';
+  return reason
+    .replace(/ in document with id '[^']*'/g, '')
+    .replace(/\. Preview of field's value: .*$/s, '')
+    .replace(/\[[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\]/gi, '[…]')
+    .slice(0, 300);
+}
+
+/**
+ * Replaces the file with `lines` plus whatever was appended since it was read; deletes it when
+ * nothing is left. Atomic: temp file, sync, rename.
+ */
+export async function rewrite(file: DeadLetterFile, lines: readonly string[]): Promise<void> {
+  const now = await readFile(file.path).catch(() => Buffer.alloc(0));
+  const appended = now.length > file.bytes ? now.subarray(file.bytes) : Buffer.alloc(0);
+  const kept = lines.length > 0 ? Buffer.from(`${lines.join('\n')}\n`) : Buffer.alloc(0);
+  if (kept.length === 0 && appended.length === 0) {
+    await unlink(file.path).catch(() => undefined);
+    return;
+  }
+  const tmp = `${file.path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.write(Buffer.concat([kept, appended]));
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file.path);
+}

@@ -1,0 +1,272 @@
+// The idempotent installers behind `pdaas-audit setup`: each reads what is installed, compares it
+// with what would be installed, and writes only when they differ, so a second run changes nothing
+// and says so per item. A plugin that is not there (ISM, security) makes its items `skipped` with
+// a coded reason; the caller decides whether that is a failure.
+import type { Client } from '@opensearch-project/opensearch';
+import type { OpenSearchConfig } from '../config.js';
+import { AuditError, type AuditErrorCode } from '../errors.js';
+import { createClient } from './client.js';
+import { differences } from './compare.js';
+import {
+  type LifecycleOptions,
+  lifecyclePolicy,
+  policyDifferences,
+  policyId,
+  policyPath,
+} from './lifecycle.js';
+import { type Answer, describe, expectOk, noHandler, ok, send } from './request.js';
+import { rolePath, userPath, writerRole } from './security.js';
+import { indexTemplate, type TemplateOptions, templateDifferences, templateName } from './template.js';
+
+export type ItemKind = 'template' | 'policy' | 'role' | 'user';
+export type ItemState =
+  | 'created'
+  | 'updated'
+  | 'unchanged'
+  | 'would create'
+  | 'would update'
+  | 'skipped'
+  | 'failed';
+
+export interface ItemResult {
+  kind: ItemKind;
+  name: string;
+  state: ItemState;
+  /** What differs (updated, would update). */
+  changes?: string[];
+  /** Why it was skipped or failed. */
+  detail?: string;
+  code?: AuditErrorCode;
+}
+
+export interface SyncOptions {
+  /** Compare only; report `would create` / `would update`. */
+  dryRun?: boolean;
+}
+
+const NO_ISM =
+  'the cluster has no Index State Management plugin, so retention is not enforced (install opensearch-index-management, then run setup again)';
+const NO_SECURITY = 'the cluster has no security plugin, so there are no roles or users to install';
+
+function failed(kind: ItemKind, name: string, what: string, answer: Answer): ItemResult {
+  return {
+    kind,
+    name,
+    state: 'failed',
+    code: 'AUDIT_ERR_OPENSEARCH',
+    detail: `${what} answered ${describe(answer)}`,
+  };
+}
+
+async function apply(
+  kind: ItemKind,
+  name: string,
+  installed: boolean,
+  changes: string[],
+  write: () => Promise<Answer>,
+  what: string,
+  opts: SyncOptions,
+): Promise<ItemResult> {
+  if (installed && changes.length === 0) return { kind, name, state: 'unchanged' };
+  const diff = installed ? { changes } : {};
+  if (opts.dryRun) return { kind, name, state: installed ? 'would update' : 'would create', ...diff };
+  const answer = await write();
+  if (!ok(answer)) return failed(kind, name, what, answer);
+  return { kind, name, state: installed ? 'updated' : 'created', ...diff };
+}
+
+/** The index template `<prefix>-template` for `<prefix>-*`. */
+export async function syncTemplate(
+  client: Client,
+  opts: TemplateOptions,
+  sync: SyncOptions = {},
+): Promise<ItemResult> {
+  const name = templateName(opts.prefix ?? 'audit');
+  const path = `/_index_template/${encodeURIComponent(name)}`;
+  const body = indexTemplate(opts);
+  const current = await send(client, 'GET', path);
+  if (current.statusCode !== 200 && current.statusCode !== 404)
+    return failed('template', name, `GET ${path}`, current);
+  const installed =
+    current.statusCode === 200
+      ? (current.body as { index_templates: { index_template: unknown }[] }).index_templates[0]
+          ?.index_template
+      : undefined;
+  const changes = installed === undefined ? [] : templateDifferences(body, installed);
+  return apply(
+    'template',
+    name,
+    installed !== undefined,
+    changes,
+    () => send(client, 'PUT', path, body),
+    `PUT ${path}`,
+    sync,
+  );
+}
+
+/** The ISM lifecycle policy `<prefix>-lifecycle`, attached to new `<prefix>-*` indices by its ism_template. */
+export async function syncPolicy(
+  client: Client,
+  opts: LifecycleOptions,
+  sync: SyncOptions = {},
+): Promise<ItemResult> {
+  const prefix = opts.prefix ?? 'audit';
+  const name = policyId(prefix);
+  const path = policyPath(prefix);
+  const body = lifecyclePolicy(opts);
+  const current = await send(client, 'GET', path);
+  if (noHandler(current))
+    return { kind: 'policy', name, state: 'skipped', code: 'AUDIT_ERR_ISM_UNAVAILABLE', detail: NO_ISM };
+  if (current.statusCode !== 200 && current.statusCode !== 404)
+    return failed('policy', name, `GET ${path}`, current);
+  const installed =
+    current.statusCode === 200
+      ? (current.body as { _seq_no: number; _primary_term: number; policy: unknown })
+      : undefined;
+  const changes = installed === undefined ? [] : policyDifferences(body, installed.policy);
+  // Optimistic concurrency: an update names the version it read, so a concurrent edit is not lost.
+  const query = installed && { if_seq_no: installed._seq_no, if_primary_term: installed._primary_term };
+  return apply(
+    'policy',
+    name,
+    installed !== undefined,
+    changes,
+    () => send(client, 'PUT', path, body, query),
+    `PUT ${path}`,
+    sync,
+  );
+}
+
+/** The least-privilege writer role (security plugin). */
+export async function syncRole(
+  client: Client,
+  opts: { prefix?: string; name?: string },
+  sync: SyncOptions = {},
+): Promise<ItemResult> {
+  const name = opts.name ?? 'audit_writer';
+  const path = rolePath(name);
+  const body = writerRole(opts.prefix);
+  const current = await send(client, 'GET', path);
+  if (noHandler(current))
+    return {
+      kind: 'role',
+      name,
+      state: 'skipped',
+      code: 'AUDIT_ERR_SECURITY_UNAVAILABLE',
+      detail: NO_SECURITY,
+    };
+  if (current.statusCode !== 200 && current.statusCode !== 404)
+    return failed('role', name, `GET ${path}`, current);
+  const role =
+    current.statusCode === 200
+      ? (current.body as Record<string, { cluster_permissions?: unknown; index_permissions?: unknown[] }>)[
+          name
+        ]
+      : undefined;
+  // Compared in full (not as a subset): a permission someone added is a difference for a least-privilege role.
+  const changes =
+    role === undefined
+      ? []
+      : differences(
+          body,
+          {
+            cluster_permissions: role.cluster_permissions,
+            index_permissions: (role.index_permissions ?? []).map((p) => {
+              const { index_patterns, allowed_actions } = p as Record<string, unknown>;
+              return { index_patterns, allowed_actions };
+            }),
+          },
+          { unordered: true },
+        );
+  return apply(
+    'role',
+    name,
+    role !== undefined,
+    changes,
+    () => send(client, 'PUT', path, body),
+    `PUT ${path}`,
+    sync,
+  );
+}
+
+/** Can `user` log in with `password`? The only way to compare a password the plugin stores as a hash. */
+async function canLogin(os: OpenSearchConfig, username: string, password: string): Promise<boolean> {
+  const client = createClient({ ...os, username, password });
+  try {
+    return (await send(client, 'GET', '/_plugins/_security/authinfo')).statusCode === 200;
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * The internal user the app writes as, with `role` among its roles (the guide's
+ * opendistro_security_roles mapping). Other roles, backend roles and attributes it has are kept.
+ */
+export async function syncUser(
+  client: Client,
+  os: OpenSearchConfig,
+  opts: { name: string; password: string; role: string },
+  sync: SyncOptions = {},
+): Promise<ItemResult> {
+  const { name, password, role } = opts;
+  const path = userPath(name);
+  const current = await send(client, 'GET', path);
+  if (noHandler(current))
+    return {
+      kind: 'user',
+      name,
+      state: 'skipped',
+      code: 'AUDIT_ERR_SECURITY_UNAVAILABLE',
+      detail: NO_SECURITY,
+    };
+  if (current.statusCode !== 200 && current.statusCode !== 404)
+    return failed('user', name, `GET ${path}`, current);
+  const user =
+    current.statusCode === 200
+      ? (
+          current.body as Record<
+            string,
+            { opendistro_security_roles?: string[]; backend_roles?: string[]; attributes?: object }
+          >
+        )[name]
+      : undefined;
+  const roles = user?.opendistro_security_roles ?? [];
+  const changes: string[] = [];
+  if (user) {
+    if (!roles.includes(role)) changes.push(`opendistro_security_roles: ${role} added`);
+    if (!(await canLogin(os, name, password))) changes.push('password: changed');
+  }
+  const body = {
+    password,
+    opendistro_security_roles: roles.includes(role) ? roles : [...roles, role],
+    backend_roles: user?.backend_roles ?? [],
+    attributes: user?.attributes ?? {},
+  };
+  return apply(
+    'user',
+    name,
+    user !== undefined,
+    changes,
+    () => send(client, 'PUT', path, body),
+    `PUT ${path}`,
+    sync,
+  );
+}
+
+/**
+ * Installs the template when it is missing and leaves one that exists alone, as the workers do
+ * before their first write to an index (changing an installed template is setup's decision).
+ */
+export async function ensureTemplate(
+  client: Client,
+  opts: TemplateOptions,
+): Promise<'installed' | 'present'> {
+  const path = `/_index_template/${encodeURIComponent(templateName(opts.prefix ?? 'audit'))}`;
+  const current = await send(client, 'GET', path);
+  if (current.statusCode === 200) return 'present';
+  if (current.statusCode !== 404)
+    throw new AuditError('AUDIT_ERR_OPENSEARCH', `GET ${path} answered ${describe(current)}`);
+  expectOk(await send(client, 'PUT', path, indexTemplate(opts)), `PUT ${path}`);
+  return 'installed';
+}

@@ -1,0 +1,93 @@
+// The local side of the CLI: which indices a date deletes, and the dead-letter files (grouping
+// reasons, and a rewrite that keeps unreadable lines and what a worker appended meanwhile).
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readDeadLetters, reasonGroup, rewrite } from '../../src/cli/dead-letter-store.js';
+import { indexPeriod, indicesBefore } from '../../src/opensearch/indices.js';
+
+describe('index dates', () => {
+  it('reads the daily, ISO-week and monthly suffixes the library writes', () => {
+    expect(indexPeriod('audit-api-2026-11-27')).toEqual({
+      start: Date.UTC(2026, 10, 27),
+      end: Date.UTC(2026, 10, 28),
+    });
+    // 2026-w01 starts on Monday 2025-12-29 (the week holding January 4th).
+    expect(indexPeriod('audit-api-2026-w01')).toEqual({
+      start: Date.UTC(2025, 11, 29),
+      end: Date.UTC(2026, 0, 5),
+    });
+    expect(indexPeriod('audit-api-2026-w48')?.start).toBe(Date.UTC(2026, 10, 23));
+    expect(indexPeriod('audit-api-2026-12')).toEqual({
+      start: Date.UTC(2026, 11, 1),
+      end: Date.UTC(2027, 0, 1),
+    });
+    expect(indexPeriod('audit-api-2024-svc-2026-02')?.end).toBe(Date.UTC(2026, 2, 1));
+    expect(indexPeriod('audit-api-latest')).toBeUndefined();
+  });
+
+  it('deletes only indices whose whole period lies before the day', () => {
+    const names = [
+      'a-x-2026-08-31',
+      'a-x-2026-09-01',
+      'a-x-2026-08',
+      'a-x-2026-09',
+      'a-x-2026-w35',
+      'a-x-2026-w36',
+      'a-x-other',
+    ];
+    const doomed = indicesBefore(
+      names.map((index) => ({ index })),
+      Date.UTC(2026, 8, 1),
+    ).map((i) => i.index);
+    // w35 is Aug 24-30, w36 Aug 31-Sep 6.
+    expect(doomed).toEqual(['a-x-2026-08-31', 'a-x-2026-08', 'a-x-2026-w35']);
+  });
+});
+
+describe('dead-letter files', () => {
+  const reason = (id: string, value: string) =>
+    `failed to parse field [actor_id] of type [integer] in document with id '${id}'. Preview of field's value: '${value}'`;
+
+  it('groups reasons without document ids and values', () => {
+    expect(reasonGroup(reason('01a2-x', 'user-1'))).toBe(
+      'failed to parse field [actor_id] of type [integer]',
+    );
+    expect(reasonGroup(reason('01a2-y', 'user-2'))).toBe(reasonGroup(reason('01a2-x', 'user-1')));
+    expect(reasonGroup(undefined)).toBe('(none)');
+  });
+
+  it('rewrites a file with the kept lines, unreadable lines, and what was appended after reading', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'pdaas-dl-'));
+    mkdirSync(join(spool, 'dead-letter'));
+    const file = join(spool, 'dead-letter', '2026-11-27.ndjson');
+    const entry = (id: string) =>
+      JSON.stringify({
+        at: 't',
+        status: 400,
+        error: 'e',
+        reason: reason(id, 'v'),
+        index: 'i',
+        id,
+        document: { a: 1 },
+      });
+    writeFileSync(file, `${entry('1')}\nnot json\n${entry('2')}\n`);
+    const [read] = await readDeadLetters(spool);
+    expect(read?.entries.map((e) => e.id)).toEqual(['1', '2']);
+    expect(read?.unreadable).toEqual(['not json']);
+    appendFileSync(file, `${entry('3')}\n`); // a worker appends while we redrive
+    await rewrite(read as NonNullable<typeof read>, [...(read?.unreadable ?? []), entry('2')]);
+    expect(readFileSync(file, 'utf8')).toBe(`not json\n${entry('2')}\n${entry('3')}\n`);
+    expect(await readDeadLetters(spool, '2026-11-28')).toEqual([]);
+  });
+
+  it('deletes a file once nothing is left in it', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'pdaas-dl-'));
+    mkdirSync(join(spool, 'dead-letter'));
+    writeFileSync(join(spool, 'dead-letter', '2026-11-27.ndjson'), '{"index":"i","id":"1","document":{}}\n');
+    const [read] = await readDeadLetters(spool);
+    await rewrite(read as NonNullable<typeof read>, []);
+    expect(await readDeadLetters(spool)).toEqual([]);
+  });
+});
