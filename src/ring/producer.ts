@@ -23,6 +23,12 @@ export class RingProducer {
   readonly #maxFrame: number;
   #write: number;
   #events: number;
+  /**
+   * The consumer's release cursor as last read. It only moves forward, so an old value
+   * underestimates the free space and is safe; it is re-read only when a frame seems not to fit,
+   * which keeps the consumer's cache line out of the common write.
+   */
+  #release: number;
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
@@ -34,6 +40,7 @@ export class RingProducer {
     this.#maxFrame = maxFrameBytes(this.capacity);
     this.#write = Atomics.load(this.#header, Ring.WRITE) >>> 0;
     this.#events = Atomics.load(this.#header, Ring.WRITTEN_EVENTS) >>> 0;
+    this.#release = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
   }
 
   /** Copies `payload` into the ring as one frame and publishes it. */
@@ -41,19 +48,20 @@ export class RingProducer {
     const len = payload.length;
     const need = FRAME_HEADER_BYTES + align8(len);
     if (need > this.#maxFrame) return WriteResult.TOO_LARGE;
-    const release = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
     let write = this.#write;
-    const used = (write - release) >>> 0;
     let offset = write & this.#mask;
     const tail = this.capacity - offset;
+    // Bytes this frame takes, with the skipped tail when it has to wrap to offset 0.
+    const take = need > tail ? tail + need : need;
+    if (((write - this.#release) >>> 0) + take > this.capacity) {
+      this.#release = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
+      if (((write - this.#release) >>> 0) + take > this.capacity) return WriteResult.FULL;
+    }
     if (need > tail) {
       // Not enough room before the end: mark the tail as skipped and start over at offset 0.
-      if (used + tail + need > this.capacity) return WriteResult.FULL;
       this.#lengths[offset >> 2] = WRAP_MARK;
       write = (write + tail) >>> 0;
       offset = 0;
-    } else if (used + need > this.capacity) {
-      return WriteResult.FULL;
     }
     this.#lengths[offset >> 2] = len;
     this.#data.set(payload, offset + FRAME_HEADER_BYTES);
