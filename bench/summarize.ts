@@ -1,5 +1,6 @@
 // Writes BENCHMARKS.md from the JSON files in bench/results/. Numbers come only from those files.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type LoadRun, loadMarkdown } from './load/report.js';
 
 const resultsDir = new URL('./results/', import.meta.url);
 const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -60,64 +61,9 @@ if (existsSync(hotFile)) {
   );
 }
 
-interface Load {
-  date: string;
-  machine: { cpus: number; model: string; node: string };
-  parameters: { duration_s: number; warmup_s: number; connections: number; post_body_bytes: number };
-  audit_sink: string;
-  results: Record<
-    string,
-    {
-      rps: number;
-      p50_us: number;
-      p99_us: number;
-      completed: number;
-      non2xx: number;
-      cpu_process_us_per_req: number;
-      cpu_main_us_per_req: number;
-    }
-  >;
-  ratios: Record<string, number>;
-  accounting: {
-    requests_completed: number;
-    non2xx: number;
-    captured: number;
-    dropped_total: number;
-    ok: boolean;
-  };
-}
-
+// The load run (`npm run load`); the short CI version writes load-short.json, not shown here.
 const loadFile = new URL('load.json', resultsDir);
-if (existsSync(loadFile)) {
-  const l = JSON.parse(readFileSync(loadFile, 'utf8')) as Load;
-  const p = l.parameters;
-  const row = (kind: string, v: string) => {
-    const r = l.results[`${kind} ${v}`];
-    if (!r) return `| ${kind} | ${v} | n/a | | | | | |`;
-    const ratio = v === 'bare' ? 1 : (l.ratios[`${kind} ${v}/bare`] ?? Number.NaN);
-    return `| ${kind} | ${v} | ${f(r.rps, 0)} | ${f(ratio, 3)} | ${f(r.p50_us / 1000)} | ${f(r.p99_us / 1000)} | ${f(r.cpu_process_us_per_req, 1)} | ${f(r.cpu_main_us_per_req, 1)} |`;
-  };
-  const added = (kind: string, v: string) =>
-    (l.results[`${kind} ${v}`]?.cpu_main_us_per_req ?? Number.NaN) -
-    (l.results[`${kind} bare`]?.cpu_main_us_per_req ?? Number.NaN);
-  const a = l.accounting;
-  lines.push(
-    '## Load (bench/load)',
-    '',
-    `Run ${l.date} on ${l.machine.cpus} × ${l.machine.model}, Node ${l.machine.node}: the Hono example bare, audited (${l.audit_sink}) and the peer stack (Hono + pino worker transport to /dev/null), each in its own process, saturated by a closed-loop generator in another process with ${p.connections} keep-alive connections for ${p.duration_s} s after a ${p.warmup_s} s warm-up, variants interleaved. GET is \`/policies/pol-1\`; POST is \`/policies\` with a ${p.post_body_bytes} B JSON body. CPU is the server's, from /proc, per completed request.`,
-    '',
-    '| request | variant | req/s | ratio to bare | p50 ms | p99 ms | CPU µs/req (process) | CPU µs/req (main thread) |',
-    '|---|---|--:|--:|--:|--:|--:|--:|',
-    ...['GET', 'POST'].flatMap((k) => ['bare', 'audited', 'peer'].map((v) => row(k, v))),
-    '',
-    ...['GET', 'POST'].map(
-      (k) =>
-        `- ${k}: main-thread CPU added per request over bare: audited +${f(added(k, 'audited'), 1)} µs, peer +${f(added(k, 'peer'), 1)} µs.`,
-    ),
-    `- Accounting (audited): ${a.captured} events captured for ${a.requests_completed - a.non2xx} completed 2xx requests, ${a.dropped_total} dropped (${a.ok ? 'exact' : 'MISMATCH'}).`,
-    '',
-  );
-}
+if (existsSync(loadFile)) lines.push(loadMarkdown(JSON.parse(readFileSync(loadFile, 'utf8')) as LoadRun), '');
 
 writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `${lines.join('\n')}\n`);
 console.log('BENCHMARKS.md written');
