@@ -90,17 +90,58 @@ export class EventEncoder {
   }
 }
 
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// copyBuffers: a bytes body is its own copy, never a view into the scratch below.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+/**
+ * Frames are copied here before decoding: msgpackr reads a SharedArrayBuffer view ~4x slower than
+ * plain memory, and a reused buffer saves an allocation per frame. A larger frame gets its own copy.
+ */
+const SCRATCH_BYTES = 64 * 1024;
+let scratch: Buffer | undefined;
 
-/** Decodes a frame (a private copy, never a view into the ring) back into an event. */
-export function decodeEvent(bytes: Uint8Array): CapturedEvent {
-  const row = unpackr.unpack(bytes) as unknown[];
-  if (!Array.isArray(row) || row.length !== FIELDS.length) {
+/**
+ * Decodes a frame back into an event. `frame` may be a view into the ring: it is copied first, and
+ * nothing in the result refers to it (strings are new, a bytes body is copied), so the event
+ * outlives the release of the ring space.
+ */
+export function decodeEvent(frame: Uint8Array): CapturedEvent {
+  let bytes: Buffer;
+  if (frame.length <= SCRATCH_BYTES) {
+    bytes = scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    bytes.set(frame);
+  } else bytes = Buffer.from(frame);
+  const r = unpackr.unpack(bytes, frame.length) as unknown[];
+  if (!Array.isArray(r) || r.length !== FIELDS.length) {
     throw new TypeError(
-      `frame holds ${Array.isArray(row) ? row.length : typeof row} fields, expected ${FIELDS.length}`,
+      `frame holds ${Array.isArray(r) ? r.length : typeof r} fields, expected ${FIELDS.length}`,
     );
   }
-  const e = {} as Record<string, unknown>;
-  for (let i = 0; i < FIELDS.length; i++) e[FIELDS[i] as string] = row[i];
-  return e as unknown as CapturedEvent;
+  // A literal in FIELDS order, not a loop over FIELDS: an object built key by key from a list
+  // falls into V8's slow dictionary mode, which cost ~1.8 µs here and slowed every read after.
+  return {
+    ts: r[0],
+    seq: r[1],
+    method: r[2],
+    path: r[3],
+    query: r[4],
+    route: r[5],
+    status: r[6],
+    durationMs: r[7],
+    actorId: r[8],
+    actorType: r[9],
+    organizationId: r[10],
+    accountId: r[11],
+    action: r[12],
+    target: r[13],
+    traceId: r[14],
+    requestId: r[15],
+    clientIp: r[16],
+    userAgent: r[17],
+    contentType: r[18],
+    bodyKind: r[19],
+    body: r[20],
+    bodySize: r[21],
+    bodyTruncated: r[22],
+    error: r[23],
+  } as CapturedEvent;
 }

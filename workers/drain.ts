@@ -139,8 +139,9 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   for (;;) {
     for (let frame = consumer.next(); frame; frame = consumer.next()) {
       try {
-        // Copy out of shared memory before decoding: the view dies when the space is released.
-        batch.push(toDocument(decodeEvent(Buffer.from(frame)), ctx, namer));
+        // decodeEvent copies the frame first: nothing built here refers to the ring space, whose
+        // view dies when the space is released.
+        batch.push(toDocument(decodeEvent(frame), ctx, namer));
         batchBytes += frame.length;
         if (batch.length === 1) firstAt = Date.now();
       } catch (err) {

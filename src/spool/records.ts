@@ -8,13 +8,25 @@ const HEADER = 8;
 /** Larger than any document we write (bodies are capped); a length above it is corruption. */
 const MAX_RECORD = 64 * 1024 * 1024;
 
+/**
+ * One record per document, its payload the JSON of `{ i: index, d: id, r: routing, s: source }`
+ * (msgpack measured slower both ways for these documents: their objects have a null prototype).
+ * The records are written into one buffer and returned as consecutive views of it: no buffer per
+ * payload and per header, no concatenation per record.
+ */
 export function encodeRecords(docs: readonly AuditDocument[]): Buffer[] {
-  return docs.map((d) => {
-    const payload = Buffer.from(JSON.stringify({ i: d.index, d: d.id, r: d.routing, s: d.source }));
-    const header = Buffer.allocUnsafe(HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    return Buffer.concat([header, payload]);
+  const payloads = docs.map((d) => JSON.stringify({ i: d.index, d: d.id, r: d.routing, s: d.source }));
+  let size = 0;
+  for (const p of payloads) size += HEADER + Buffer.byteLength(p);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  return payloads.map((p) => {
+    const len = bytes.write(p, at + HEADER);
+    const record = bytes.subarray(at, at + HEADER + len);
+    record.writeUInt32LE(len, 0);
+    record.writeUInt32LE(crc32(record.subarray(HEADER)), 4);
+    at += record.length;
+    return record;
   });
 }
 

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { traceIdFrom } from '../../src/capture/request-fields.js';
 import { deriveRouteAction, singular } from '../../src/capture/route-action.js';
-import { eventId, IndexNamer, indexSuffix, toDocument } from '../../src/document.js';
+import { eventId, IndexNamer, indexSuffix, jsonLengthBound, toDocument } from '../../src/document.js';
 import { BodyKind, type CapturedEvent, decodeEvent, EventEncoder } from '../../src/event.js';
 import { REDACTED, Sanitizer } from '../../src/sanitize.js';
 
@@ -95,6 +96,33 @@ describe('frames', () => {
   it('rejects a frame of the wrong shape', () => {
     expect(() => decodeEvent(Buffer.from([0x91, 0x01]))).toThrow(/expected 24/);
   });
+
+  it('decodes a view into shared memory into an event that keeps nothing of it', () => {
+    // Every field distinct, so a field read from the wrong position shows.
+    const e = event({ accountId: 'acc-3', traceId: 'trace-4', error: 'Oops', bodyTruncated: true });
+    const bytes = new EventEncoder().encode(e);
+    const ring = new Uint8Array(new SharedArrayBuffer(bytes.length + 16));
+    ring.set(bytes, 8);
+    const back = decodeEvent(ring.subarray(8, 8 + bytes.length));
+    // The ring space is released and reused: the decoded event must not change.
+    ring.fill(0xff);
+    expect(back.body).toBeInstanceOf(Uint8Array);
+    expect((back.body as Uint8Array).buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect({ ...back, body: Buffer.from(back.body as Uint8Array) }).toEqual(e);
+  });
+
+  it('keeps each decoded body its own, whatever the frames decoded after it', () => {
+    const encoder = new EventEncoder();
+    const frames = [
+      event({ body: Buffer.from('{"first":1}') }),
+      event({ body: Buffer.alloc(200_000, 'x'), bodySize: 200_000 }),
+      event({ body: Buffer.from('{"third":3}') }),
+    ];
+    const decoded = frames.map((e) => decodeEvent(Uint8Array.from(encoder.encode(e))));
+    decoded.forEach((back, i) => {
+      expect(Buffer.from(back.body as Uint8Array).equals(frames[i]?.body as Buffer), `frame ${i}`).toBe(true);
+    });
+  });
 });
 
 describe('documents', () => {
@@ -162,6 +190,58 @@ describe('documents', () => {
     );
     expect(doc.source.request_body).toEqual({ _unparsed: '{"a":', _note: 'truncated JSON' });
     expect(doc.source.request_body_truncated).toBe(true);
+  });
+});
+
+describe('parsed bodies and AUDIT_MAX_BODY_SIZE', () => {
+  const valueEvent = (body: unknown) =>
+    event({ bodyKind: BodyKind.VALUE, body, bodySize: -1, contentType: 'application/json' });
+
+  it('keeps a parsed body whose JSON fits exactly and truncates one a character longer', () => {
+    const body = { note: 'x'.repeat(100) };
+    const exact = JSON.stringify(body).length;
+    for (const [max, truncated] of [
+      [20480, false],
+      [exact, false],
+      [exact - 1, true],
+    ] as const) {
+      const doc = toDocument(valueEvent(body), { ...ctx, maxBodySize: max }, new IndexNamer(ctx));
+      expect(doc.source.request_body_truncated, `max ${max}`).toBe(truncated || undefined);
+      expect(doc.source.request_body).toEqual(
+        truncated ? { _unparsed: JSON.stringify(body).slice(0, max), _note: 'truncated JSON' } : body,
+      );
+    }
+  });
+
+  const jsonish = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0001', '\ud800', '\udc00', 'é', '😀', 'a') }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), tie('value'), { maxKeys: 5 }),
+    ),
+  })).value;
+
+  it('bounds the JSON length from above, so a body under the bound is never one to truncate', () => {
+    fc.assert(
+      fc.property(jsonish, fc.integer({ min: 0, max: 400 }), (value, limit) => {
+        const length = (JSON.stringify(value) ?? '').length;
+        expect(jsonLengthBound(value, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(length);
+        if (jsonLengthBound(value, limit) <= limit) expect(length).toBeLessThanOrEqual(limit);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('counts a toJSON method or a bigint as past any limit', () => {
+    expect(jsonLengthBound({ at: new Date(0) }, 1e9)).toBe(Number.POSITIVE_INFINITY);
+    expect(jsonLengthBound([1n], 1e9)).toBe(Number.POSITIVE_INFINITY);
   });
 });
 

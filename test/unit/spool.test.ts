@@ -83,6 +83,37 @@ describe('spool records', () => {
     expect(out.docs).toStrictEqual(input);
   });
 
+  it('writes the record format of earlier versions byte for byte, and reads their files', () => {
+    // The encoder every earlier version used: a buffer per payload, header and record.
+    const legacy = (d: AuditDocument) => {
+      const payload = Buffer.from(JSON.stringify({ i: d.index, d: d.id, r: d.routing, s: d.source }));
+      const header = Buffer.allocUnsafe(8);
+      header.writeUInt32LE(payload.length, 0);
+      header.writeUInt32LE(crc32(payload), 4);
+      return Buffer.concat([header, payload]);
+    };
+    const input = [
+      ...docs(0, 3),
+      doc(3, { s: 'é☃😀 "q" \\ \n', lone: '\ud800' }),
+      doc(4, { n: [1.5, -0, 1e300] }),
+    ];
+    const file = Buffer.concat(input.map(legacy));
+    expect(Buffer.concat(encodeRecords(input)).equals(file)).toBe(true);
+    const viaJson = input.map((d) => ({ ...d, source: JSON.parse(JSON.stringify(d.source)) }));
+    expect(decodeRecords(file)).toStrictEqual({ docs: viaJson, corruptTail: false });
+  });
+
+  it('returns records that stand alone: any prefix of them is a valid file', () => {
+    const input = docs(0, 6);
+    const records = encodeRecords(input);
+    for (let k = 0; k <= records.length; k++) {
+      expect(decodeRecords(Buffer.concat(records.slice(0, k)))).toStrictEqual({
+        docs: input.slice(0, k),
+        corruptTail: false,
+      });
+    }
+  });
+
   it('encodes one record per document with an 8-byte header holding the payload length', () => {
     const records = encodeRecords([doc(1), doc(2)]);
     expect(records).toHaveLength(2);
