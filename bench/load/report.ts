@@ -108,6 +108,6 @@ export function loadMarkdown(run: LoadRun): string {
     `Run ${run.date} on ${run.machine.cpus} × ${run.machine.model}, ${run.machine.memory_gib} GiB, Node ${run.machine.node}; ${run.wall_seconds} s in all.`,
     '',
     ...(run.overhead ? overheadSection(run.overhead) : []),
-    ...profilesSection(run.profiles),
+    ...profilesSection(run.profiles ?? []),
   ].join('\n');
 }

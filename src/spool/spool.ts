@@ -15,6 +15,18 @@ import { decodeRecords, encodeRecords } from './records.js';
 
 const SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Writes all of `buf`: a file write may take fewer bytes than asked (a full disk, a signal), and a
+ * record counted as spooled must be wholly in the file before it is synced.
+ */
+export async function writeAll(file: Pick<FileHandle, 'write'>, buf: Uint8Array): Promise<void> {
+  for (let at = 0; at < buf.length; ) {
+    const { bytesWritten } = await file.write(buf, at, buf.length - at);
+    if (bytesWritten <= 0) throw new Error(`spool write stopped after ${at} of ${buf.length} bytes`);
+    at += bytesWritten;
+  }
+}
+
 export interface SpoolOptions {
   root: string;
   shard: number;
@@ -95,7 +107,7 @@ export class Spool {
     if (!this.#file || this.#segmentBytes >= SEGMENT_MAX_BYTES) await this.#rotate();
     const file = this.#file as FileHandle;
     try {
-      await file.write(Buffer.concat(records.slice(0, n), size));
+      await writeAll(file, Buffer.concat(records.slice(0, n), size));
       await file.datasync();
     } catch (err) {
       // The segment may now end in a partial record: never append behind it (replay stops at a
@@ -171,7 +183,7 @@ export class Spool {
       const tmp = `${oldest}.tmp`;
       const fh = await open(tmp, 'w');
       const records = encodeRecords(leftover);
-      await fh.write(Buffer.concat(records));
+      await writeAll(fh, Buffer.concat(records));
       await fh.datasync();
       await fh.close();
       await rename(tmp, oldest);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditDocument } from '../../src/document.js';
 import type { Delivery } from '../../src/sink.js';
 import { decodeRecords, encodeRecords } from '../../src/spool/records.js';
-import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
+import { Spool, type SpoolOptions, writeAll } from '../../src/spool/spool.js';
 
 function doc(n: number, extra: Record<string, unknown> = {}): AuditDocument {
   return {
@@ -189,6 +189,28 @@ describe('spool records', () => {
     header.writeUInt32LE(crc32(payload), 4);
     const bad = Buffer.concat([...encodeRecords(input), header, payload]);
     expect(decodeRecords(bad)).toStrictEqual({ docs: input, corruptTail: true });
+  });
+});
+
+describe('writeAll', () => {
+  it('keeps writing after short writes until every byte is in place', async () => {
+    const got: number[] = [];
+    // A file that takes at most 3 bytes per call, like a write interrupted by a full disk.
+    const file = {
+      write: async (buf: Uint8Array, offset: number, length: number) => {
+        const n = Math.min(3, length);
+        got.push(...buf.subarray(offset, offset + n));
+        return { bytesWritten: n, buffer: buf };
+      },
+    };
+    const data = Uint8Array.from({ length: 20 }, (_, i) => i);
+    await writeAll(file as never, data);
+    expect(got).toEqual([...data]);
+  });
+
+  it('fails instead of spinning when a write takes nothing', async () => {
+    const file = { write: async (buf: Uint8Array) => ({ bytesWritten: 0, buffer: buf }) };
+    await expect(writeAll(file as never, new Uint8Array(5))).rejects.toThrow(/stopped after 0 of 5 bytes/);
   });
 });
 
