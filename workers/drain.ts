@@ -19,6 +19,12 @@ import type { DrainTask, LogMessage } from '../src/worker-types.js';
 /** After a wake, wait this long before draining, so a burst costs one wake, not one per event. */
 const COALESCE_MS = 2;
 const IDLE_WAIT_MS = 1000;
+/**
+ * Past this fill of the ring, batches go to the spool instead of OpenSearch: when OpenSearch takes
+ * events slower than requests bring them, the ring would fill and new events would be dropped,
+ * while the local disk takes them several times faster. Replay returns them once the ring is calm.
+ */
+const SPILL_AT = 0.5;
 
 export default async function drain(task: DrainTask): Promise<{ shard: number }> {
   const { config: cfg, shard } = task;
@@ -58,6 +64,9 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   await spool.init();
   stats.set(Stat.SPOOL_BYTES, spool.bytes);
   const intervalMs = cfg.flushIntervalSeconds * 1000;
+  // The producer's per-shard drop limit (src/audit.ts divides the queue the same way).
+  const maxEvents = Math.max(1, Math.floor(cfg.maxQueueSize / cfg.workers));
+  let spilling = false;
 
   let batch: AuditDocument[] = [];
   let batchBytes = 0;
@@ -91,7 +100,13 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     let indexed = 0;
     let deadLettered = 0;
     let failed = docs;
-    if (docs.length > 0 && sink) {
+    const spill = sink !== undefined && consumer.fill(maxEvents) >= SPILL_AT;
+    if (spill !== spilling) {
+      spilling = spill;
+      if (spill) log('warn', 'Ring over half full: spilling batches to the spool until it drains');
+      else log('info', 'Ring drained: batches go to OpenSearch again');
+    }
+    if (docs.length > 0 && sink && !spill) {
       const result = await sink.deliver(docs);
       indexed = result.indexed;
       deadLettered = result.deadLettered;
@@ -114,7 +129,9 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
 
   /** Replays one spool segment if OpenSearch is healthy; true when there may be more to replay. */
   async function replay(): Promise<boolean> {
-    if (!sink || spool.bytes === 0 || !breaker.ready()) return false;
+    // Live events come first: no replay while the ring is more than a quarter full.
+    if (!sink || spool.bytes === 0 || consumer.fill(maxEvents) >= SPILL_AT / 2 || !breaker.ready())
+      return false;
     const r = await spool.replayOldest((docs) => sink.deliver(docs), cfg.batchSize);
     if (!r) return false;
     consumer.record(() => {

@@ -41,6 +41,18 @@ export class RingConsumer {
     return this.#released !== this.#read;
   }
 
+  /**
+   * How full the ring is, 0 to 1: published but unreleased events against `maxEvents` (the
+   * producer's drop limit) or bytes against the capacity, whichever is fuller.
+   */
+  fill(maxEvents: number): number {
+    const h = this.#header;
+    const events =
+      ((Atomics.load(h, Ring.WRITTEN_EVENTS) >>> 0) - (Atomics.load(h, Ring.RELEASED_EVENTS) >>> 0)) >>> 0;
+    const bytes = ((Atomics.load(h, Ring.WRITE) >>> 0) - (Atomics.load(h, Ring.RELEASE) >>> 0)) >>> 0;
+    return Math.max(events / maxEvents, bytes / this.capacity);
+  }
+
   hasData(): boolean {
     return Atomics.load(this.#header, Ring.WRITE) >>> 0 !== this.#read;
   }

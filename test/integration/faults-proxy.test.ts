@@ -96,4 +96,35 @@ describe('fault scenarios through a fault-injecting proxy', () => {
         `${p99(during).toFixed(2)} ms; hot path mean ${((sum / count) * 1e6).toFixed(1)} µs`,
     );
   });
+
+  it('9. overload: OpenSearch takes events slower than requests bring them; the spool absorbs the rest', async () => {
+    const proxy = await startFaultProxy(testUrl());
+    const prefix = uniquePrefix('f9');
+    // A small queue and 300 ms per OpenSearch call: ~330 events/s reach OpenSearch against ~1,000+/s
+    // of requests. Without spilling, the ring would fill and drop events within seconds.
+    const { audit, logs, registry } = await faultAudit(prefix, proxy.url, {
+      maxQueueSize: 3000,
+      batchSize: 100,
+    });
+    const app = await startApp('hono', audit);
+    proxy.mode = { latencyMs: 300 };
+    const sent = totalSent(
+      await drive(app.url, 1e9, { orgs: 20, prefix, until: Date.now() + 6_000, concurrency: 16 }),
+    );
+    proxy.mode = {};
+    const { final, metrics } = await finish(app, audit, registry);
+    await proxy.close();
+
+    expect(logs.lines.some((l) => l.startsWith('warn Ring over half full'))).toBe(true);
+    // Spilled to the spool, then replayed into OpenSearch once the ring was calm.
+    const spooledTotal = Number(/^audit_events_spooled_total (\d+)/m.exec(metrics)?.[1]);
+    expect(spooledTotal).toBeGreaterThan(0);
+    expect(Number(/^audit_events_replayed_total (\d+)/m.exec(metrics)?.[1])).toBe(spooledTotal);
+    expect(final.dropped.total).toBe(0);
+    expect(final.captured).toBe(sent);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent);
+    await expectStoredExactlyOnce(prefix, sent);
+    console.log(`${summary('scenario 9', final, metrics)}; ${sent} requests in 6 s`);
+  });
 });
