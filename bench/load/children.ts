@@ -73,12 +73,19 @@ export async function startServer(variant: Variant, env: NodeJS.ProcessEnv = {})
   };
 }
 
-/** Waits until the audited server has an outcome for every captured event (at most `ms`). */
-export async function settle(server: ServerProcess, ms = 60_000): Promise<number> {
+/**
+ * Waits until the audited server has an outcome for every captured event (at most `ms`); with
+ * `replayed`, also until nothing is left in its spool (what overload spilled is in OpenSearch).
+ */
+export async function settle(server: ServerProcess, ms = 60_000, replayed = false): Promise<number> {
   const until = Date.now() + ms;
   for (;;) {
-    const { report } = await server.ask<{ report: { inFlight: number } }>({ report: true }, 'report');
-    if (report.inFlight === 0 || Date.now() > until) return report.inFlight;
+    const { report } = await server.ask<{ report: { inFlight: number; spooled?: number } }>(
+      { report: true },
+      'report',
+    );
+    const left = report.inFlight + (replayed ? (report.spooled ?? 0) : 0);
+    if (left === 0 || Date.now() > until) return left;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -24,6 +24,10 @@ export interface ProfileResult extends ProfileSpec {
   latency_ms: { p50: number; p99: number; p999: number; max: number };
   opensearch_write_p95_ms: number;
   hot_path_p95_us: number;
+  /** Events an overload sent to the spool (and replay brought to OpenSearch). */
+  spilled: number;
+  /** From the end of the traffic until every event was in OpenSearch. */
+  catch_up_seconds: number;
   peak_in_flight: number;
   peak_ring_bytes: number;
   ring_capacity: number;
@@ -81,7 +85,10 @@ export async function runProfile(
   });
   clearInterval(sampler);
   series.push(rssMiB(server.pid));
-  await settle(server, 180_000);
+  // Everything answered must reach OpenSearch, including what an overload spilled to the spool.
+  const settleFrom = performance.now();
+  await settle(server, 300_000, true);
+  const catchUpSeconds = (performance.now() - settleFrom) / 1000;
   const { report } = await server.ask<{
     report: { peak_in_flight: number; peak_ring_bytes: number; ring_capacity: number };
   }>({ report: true }, 'report');
@@ -149,6 +156,8 @@ export async function runProfile(
     },
     opensearch_write_p95_ms: quantile(metrics, 'audit_opensearch_write_latency_seconds', 0.95) * 1000,
     hot_path_p95_us: quantile(metrics, 'audit_events_latency_seconds', 0.95) * 1e6,
+    spilled: metrics?.find((m) => m.name === 'audit_events_spooled_total')?.values[0]?.value ?? 0,
+    catch_up_seconds: catchUpSeconds,
     peak_in_flight: report.peak_in_flight,
     peak_ring_bytes: report.peak_ring_bytes,
     ring_capacity: report.ring_capacity,
@@ -163,7 +172,7 @@ export async function runProfile(
     accounting,
   };
   console.log(
-    `${spec.name}: ${spec.rate} req/s target over ${spec.orgs} orgs for ${spec.duration} s: achieved ${gen.rps.toFixed(0)} req/s, p50 ${result.latency_ms.p50.toFixed(2)} ms, p99 ${result.latency_ms.p99.toFixed(2)} ms, p99.9 ${result.latency_ms.p999.toFixed(2)} ms; OpenSearch write p95 ${result.opensearch_write_p95_ms.toFixed(1)} ms; peak ring ${report.peak_in_flight} events / ${(report.peak_ring_bytes / 1024).toFixed(0)} KiB; RSS ${result.rss_mib.start.toFixed(0)}→${result.rss_mib.end.toFixed(0)} MiB (max ${result.rss_mib.max.toFixed(0)}); stored ${accounting.documents} of ${gen.completed} answered, ${mismatched} orgs mismatched, duplicates ${accounting.duplicate_event_ids + accounting.duplicate_requests}: ${accounting.ok ? 'OK' : 'MISMATCH'}`,
+    `${spec.name}: ${spec.rate} req/s target over ${spec.orgs} orgs for ${spec.duration} s: achieved ${gen.rps.toFixed(0)} req/s, p50 ${result.latency_ms.p50.toFixed(2)} ms, p99 ${result.latency_ms.p99.toFixed(2)} ms, p99.9 ${result.latency_ms.p999.toFixed(2)} ms; OpenSearch write p95 ${result.opensearch_write_p95_ms.toFixed(1)} ms; spilled ${result.spilled}, caught up ${catchUpSeconds.toFixed(1)} s after; peak ring ${report.peak_in_flight} events / ${(report.peak_ring_bytes / 1024).toFixed(0)} KiB; RSS ${result.rss_mib.start.toFixed(0)}→${result.rss_mib.end.toFixed(0)} MiB (max ${result.rss_mib.max.toFixed(0)}); stored ${accounting.documents} of ${gen.completed} answered, ${mismatched} orgs mismatched, duplicates ${accounting.duplicate_event_ids + accounting.duplicate_requests}: ${accounting.ok ? 'OK' : 'MISMATCH'}`,
   );
   return result;
 }

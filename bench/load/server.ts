@@ -2,7 +2,7 @@
 // harness can read this process's CPU and memory from /proc. IPC with the harness (bench/load/run.ts):
 //   → { ready, port, spool? }                         once listening
 //   ← { track: true }  → { tracking }                 starts sampling the audit ring every 20 ms
-//   ← { report: true } → { report: { inFlight, peak_in_flight, peak_ring_bytes, ring_capacity } }
+//   ← { report: true } → { report: { inFlight, spooled, peak_in_flight, peak_ring_bytes, ring_capacity } }
 //   ← { stop: true }   → { stopped, stats?, metrics? } after closing the server and the Audit
 // The audited variant ships to AUDIT_OPENSEARCH_HOST when set (the profiles), else to a throwaway
 // spool folder (the overhead comparison: no OpenSearch on the same two cores).
@@ -96,6 +96,7 @@ process.on('message', async (msg: { track?: boolean; report?: boolean; stop?: bo
       report: audit
         ? {
             inFlight: audit.stats().inFlight,
+            spooled: audit.stats().spooled,
             peak_in_flight: peakInFlight,
             peak_ring_bytes: peakRingBytes,
             ring_capacity: ringBytes(audit).capacity,
