@@ -20,6 +20,13 @@ import type { DrainTask, LogMessage } from '../src/worker-types.js';
 const COALESCE_MS = 2;
 const IDLE_WAIT_MS = 1000;
 /**
+ * While events keep coming (one seen in the last ACTIVE_MS), poll every COALESCE_MS instead of
+ * parking: a parked consumer makes the request path pay a futex wake (Atomics.notify, several µs
+ * in a VM) for the next event. Only an idle worker parks, so only the first event after a pause
+ * pays it.
+ */
+const ACTIVE_MS = 1000;
+/**
  * Past this fill of the ring, batches go to the spool instead of OpenSearch: when OpenSearch takes
  * events slower than requests bring them, the ring would fill and new events would be dropped,
  * while the local disk takes them several times faster. Replay returns them once the ring is calm.
@@ -153,8 +160,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   }
 
   log('info', 'Audit worker started', { sink: sink ? 'opensearch' : 'spool', spoolBytes: spool.bytes });
+  let lastFrameAt = 0;
   for (;;) {
     for (let frame = consumer.next(); frame; frame = consumer.next()) {
+      lastFrameAt = Date.now();
       try {
         // decodeEvent copies the frame first: nothing built here refers to the ring space, whose
         // view dies when the space is released.
@@ -172,6 +181,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     else if (batch.length === 0 && consumer.holdsUnreleased()) await flush();
     if (closing && !consumer.hasData()) break;
     if (batch.length === 0 && (await replay())) continue;
+    if (Date.now() - lastFrameAt < ACTIVE_MS) {
+      await sleep(COALESCE_MS);
+      continue;
+    }
     const wait = batch.length > 0 ? Math.max(1, intervalMs - (Date.now() - firstAt)) : IDLE_WAIT_MS;
     await consumer.waitForData(wait);
     if (!consumer.closing()) await sleep(COALESCE_MS);
