@@ -32,6 +32,7 @@ const ACTIVE_MS = 1000;
  * while the local disk takes them several times faster. Replay returns them once the ring is calm.
  */
 const SPILL_AT = 0.5;
+const SPILL_BATCH_SCALE = 10;
 
 export default async function drain(task: DrainTask): Promise<{ shard: number }> {
   const { config: cfg, shard } = task;
@@ -174,7 +175,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
         undecodable++;
         log('error', 'Undecodable audit frame dropped', { error: (err as Error).message });
       }
-      if (batch.length >= cfg.batchSize || batchBytes >= cfg.batchBytes) await flush();
+      // Spilling, a batch is one spool append (one datasync): larger batches keep the spool ahead
+      // of the requests even when the disk syncs slowly.
+      const scale = spilling ? SPILL_BATCH_SCALE : 1;
+      if (batch.length >= cfg.batchSize * scale || batchBytes >= cfg.batchBytes * scale) await flush();
     }
     const closing = consumer.closing();
     if (closing || (batch.length > 0 && Date.now() - firstAt >= intervalMs)) await flush();
