@@ -61,6 +61,48 @@ if (existsSync(hotFile)) {
   );
 }
 
+interface Pipeline {
+  date: string;
+  machine: { cpus: number; model: string; node: string };
+  parameters: { mix: string; batch_size: number; gzip_level: number; opensearch: string };
+  stages: {
+    us_per_event: { mix: Record<string, number> };
+    sum_us_per_event: { spool: number; opensearch: number };
+    bytes_per_event: Record<string, number>;
+  };
+  end_to_end: Record<
+    'spool' | 'opensearch',
+    {
+      events: number;
+      events_per_second: number;
+      cpu_us_per_event: { drain_thread: number; non_main_threads: number; opensearch_jvm?: number };
+    }
+  >;
+}
+
+const pipelineFile = new URL('pipeline.json', resultsDir);
+if (existsSync(pipelineFile)) {
+  const p = JSON.parse(readFileSync(pipelineFile, 'utf8')) as Pipeline;
+  const m = p.stages.us_per_event.mix;
+  lines.push(
+    '## Pipeline capacity of one worker (bench/pipeline.ts)',
+    '',
+    `Run ${p.date} on ${p.machine.cpus} × ${p.machine.model}, Node ${p.machine.node}. Events: ${p.parameters.mix}; batches of ${p.parameters.batch_size}; gzip level ${p.parameters.gzip_level}; OpenSearch: ${p.parameters.opensearch}.`,
+    '',
+    '| stage (mix) | µs per event |',
+    '|---|--:|',
+    ...Object.entries(m).map(([k, v]) => `| ${k} | ${f(v)} |`),
+    '',
+    '| sink | events | events/s through one worker | drain thread CPU µs/event | all non-main threads CPU µs/event | OpenSearch JVM CPU µs/event |',
+    '|---|--:|--:|--:|--:|--:|',
+    ...(['spool', 'opensearch'] as const).map((k) => {
+      const e = p.end_to_end[k];
+      return `| ${k} | ${e.events} | ${f(e.events_per_second, 0)} | ${f(e.cpu_us_per_event.drain_thread, 1)} | ${f(e.cpu_us_per_event.non_main_threads, 1)} | ${f(e.cpu_us_per_event.opensearch_jvm ?? Number.NaN, 1)} |`;
+    }),
+    '',
+  );
+}
+
 // The load run (`npm run load`); the short CI version writes load-short.json, not shown here.
 const loadFile = new URL('load.json', resultsDir);
 if (existsSync(loadFile)) lines.push(loadMarkdown(JSON.parse(readFileSync(loadFile, 'utf8')) as LoadRun), '');
