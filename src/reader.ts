@@ -62,6 +62,15 @@ function time(name: string, v: unknown): string {
   return d.toISOString();
 }
 
+/** A search failure worth polling again: 429, 502-504, or no answer at all (connection, timeout). */
+function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; meta?: { statusCode?: number } };
+  if (e.name === 'ConnectionError' || e.name === 'TimeoutError' || e.name === 'NoLivingConnectionsError')
+    return true;
+  const status = e.meta?.statusCode;
+  return status === 429 || (status !== undefined && status >= 502 && status <= 504);
+}
+
 function statusCode(v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 100 || (v as number) > 599)
     invalid('reader filter status must be an HTTP status code (100..599)');
@@ -198,14 +207,23 @@ export class AuditReader {
     let since = time('since', opts.since ?? Date.now());
     const seen = new Set<string>();
     while (!opts.signal?.aborted) {
-      const res = await this.#client.search({
-        ...this.#scope(),
-        body: {
-          size: 1000,
-          query: this.#query({ ...filter, from: since }),
-          sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
-        },
-      } as never);
+      let res: { body: unknown };
+      try {
+        res = await this.#client.search({
+          ...this.#scope(),
+          body: {
+            size: 1000,
+            query: this.#query({ ...filter, from: since }),
+            sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
+          },
+        } as never);
+      } catch (err) {
+        // A follower outlives passing trouble: a shard still starting while the day's index is
+        // created (503), a busy node (429), a dropped connection. Anything else is a real error.
+        if (!isTransient(err)) throw err;
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+        continue;
+      }
       const hits = (res.body as { hits: { hits: { _source: Record<string, unknown> }[] } }).hits.hits;
       for (const h of hits) {
         const id = String(h._source.event_id);

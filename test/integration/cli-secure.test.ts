@@ -3,33 +3,17 @@
 // writer user, a second run changes nothing; health as the writer is healthy, with a wrong password
 // or without the bulk permission it is unhealthy; and the writer, with nothing but its role,
 // replays a spool. The plain test node of the global setup is not used here.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { Client } from '@opensearch-project/opensearch';
 import { createAudit, writerRole } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
+import { pdaas } from '../support/cli.js';
 import { tempDir } from '../support/faults.js';
 import { uniquePrefix } from '../support/opensearch.js';
-
-const run = promisify(execFile);
-const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
-
-async function pdaas(args: string[], env: Record<string, string | undefined> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const lastLine = (s: string) => s.trim().split('\n').at(-1);
 

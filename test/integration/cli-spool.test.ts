@@ -2,33 +2,17 @@
 // with no OpenSearch) shown, refused while a live process holds it, replayed (twice, without a
 // duplicate) and purged; real dead letters (a mapping conflict, as in faults-node scenario 8)
 // listed and re-driven after the fix; and the dashboard the package ships, found from dist/.
-import { execFile } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type Audit, createAudit, eventMappings } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
+import { pdaas } from '../support/cli.js';
 import { faultAudit, settled, tempDir, waitFor } from '../support/faults.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-
-const run = promisify(execFile);
-const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
-
-async function pdaas(args: string[], env: Record<string, string | undefined> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function nodeEnv(prefix: string, spoolDir: string) {
   const node = new URL(testUrl());

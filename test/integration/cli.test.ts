@@ -1,27 +1,12 @@
 // The built CLI (package bin) as a child process against the real node: usage and exit codes,
 // setup twice, the health verdicts, count/search/tail for one organization, indices and their
 // deletion by date. Spool and dead letters: cli-spool.test.ts; the security plugin: cli-secure.test.ts.
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
+import { cli, pdaas } from '../support/cli.js';
 import { faultAudit, settled, waitFor } from '../support/faults.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-
-const run = promisify(execFile);
-const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
-
-async function pdaas(args: string[], env: Record<string, string | undefined> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function nodeEnv(prefix: string) {
   const node = new URL(testUrl());
@@ -272,7 +257,9 @@ describe('pdaas-audit count, search, tail', () => {
     try {
       await waitFor('tail to start', () => stderr.includes('following org-t'), 30_000);
       await traffic(prefix, 3, (i) => (i === 1 ? 'org-t' : 'org-other'));
-      await waitFor('the event on stdout', () => stdout.includes('\n'), 30_000);
+      await waitFor('the event on stdout', () => stdout.includes('\n'), 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}; tail's stderr: ${stderr}`);
+      });
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {

@@ -1,0 +1,24 @@
+// Runs the built CLI (dist/src/cli/main.js) as a child process, the way operators run the bin.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Path of the built CLI entry point. */
+export const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
+
+/** Runs `pdaas-audit <args>` with `env` over this process's environment; never throws on exit codes. */
+export async function pdaas(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
