@@ -22,10 +22,10 @@ const IDLE_WAIT_MS = 1000;
 /**
  * While events keep coming (one seen in the last ACTIVE_MS), poll every COALESCE_MS instead of
  * parking: a parked consumer makes the request path pay a futex wake (Atomics.notify, several µs
- * in a VM) for the next event. Only an idle worker parks, so only the first event after a pause
- * pays it.
+ * in a VM) for the next event. Below ~10 events/s the worker parks between them (a wake per event
+ * costs nothing there), so a quiet app does not keep a thread polling.
  */
-const ACTIVE_MS = 1000;
+const ACTIVE_MS = 100;
 /**
  * Past this fill of the ring, batches go to the spool instead of OpenSearch: when OpenSearch takes
  * events slower than requests bring them, the ring would fill and new events would be dropped,
