@@ -128,14 +128,13 @@ class Connection {
 
 export async function generate(o: GeneratorOptions): Promise<GeneratorResult> {
   const fixed = o.request ? build(o.request, o.port) : undefined;
-  const expected: number[] = [];
-  const orgOf: string[] = [];
+  // Requests in flight: organization and expected status (a Map, so an hour's run stays small).
+  const inFlight = new Map<number, { org: string; status: number }>();
   const requestFor = (n: number): Buffer => {
     if (fixed) return fixed;
     const mix = o.mix as { orgs: number; prefix: string };
     const p = plan(n, mix.orgs);
-    expected[n] = p.status;
-    orgOf[n] = p.org;
+    inFlight.set(n, { org: p.org, status: p.status });
     return build(
       {
         method: p.method,
@@ -170,7 +169,10 @@ export async function generate(o: GeneratorOptions): Promise<GeneratorResult> {
   const statuses: Record<string, number> = {};
   const perOrg: Record<string, number> = {};
   const record = (n: number, dueAt: number, status: number) => {
-    if (status === 0) return;
+    if (status === 0) {
+      inFlight.delete(n);
+      return;
+    }
     completed++;
     if (dueAt >= measureFrom) {
       if (measured === latencies.length) {
@@ -182,10 +184,10 @@ export async function generate(o: GeneratorOptions): Promise<GeneratorResult> {
     }
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (!fixed) {
-      const org = orgOf[n] as string;
-      perOrg[org] = (perOrg[org] ?? 0) + 1;
-      if (expected[n] !== status) unexpected++;
-      orgOf[n] = '';
+      const want = inFlight.get(n) as { org: string; status: number };
+      inFlight.delete(n);
+      perOrg[want.org] = (perOrg[want.org] ?? 0) + 1;
+      if (want.status !== status) unexpected++;
     }
   };
 
