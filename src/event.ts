@@ -51,7 +51,7 @@ export interface CapturedEvent {
 }
 
 /** Field order on the wire. Changing it changes the frame format of both threads at once. */
-const FIELDS = [
+export const FIELDS = [
   'ts',
   'seq',
   'method',
@@ -84,9 +84,34 @@ export class EventEncoder {
   readonly #row: unknown[] = new Array(FIELDS.length);
 
   encode(e: CapturedEvent): Uint8Array {
-    const row = this.#row;
-    for (let i = 0; i < FIELDS.length; i++) row[i] = e[FIELDS[i] as keyof CapturedEvent];
-    return this.#packr.pack(row);
+    // One named read per field, in FIELDS order: a loop of e[FIELDS[i]] is a keyed load per
+    // field, which V8 cannot specialize (a unit test checks this order against FIELDS).
+    const r = this.#row;
+    r[0] = e.ts;
+    r[1] = e.seq;
+    r[2] = e.method;
+    r[3] = e.path;
+    r[4] = e.query;
+    r[5] = e.route;
+    r[6] = e.status;
+    r[7] = e.durationMs;
+    r[8] = e.actorId;
+    r[9] = e.actorType;
+    r[10] = e.organizationId;
+    r[11] = e.accountId;
+    r[12] = e.action;
+    r[13] = e.target;
+    r[14] = e.traceId;
+    r[15] = e.requestId;
+    r[16] = e.clientIp;
+    r[17] = e.userAgent;
+    r[18] = e.contentType;
+    r[19] = e.bodyKind;
+    r[20] = e.body;
+    r[21] = e.bodySize;
+    r[22] = e.bodyTruncated;
+    r[23] = e.error;
+    return this.#packr.pack(r);
   }
 }
 

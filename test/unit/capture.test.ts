@@ -1,9 +1,10 @@
 import fc from 'fast-check';
+import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { traceIdFrom } from '../../src/capture/request-fields.js';
 import { deriveRouteAction, singular } from '../../src/capture/route-action.js';
 import { eventId, IndexNamer, indexSuffix, jsonLengthBound, toDocument } from '../../src/document.js';
-import { BodyKind, type CapturedEvent, decodeEvent, EventEncoder } from '../../src/event.js';
+import { BodyKind, type CapturedEvent, decodeEvent, EventEncoder, FIELDS } from '../../src/event.js';
 import { REDACTED, Sanitizer } from '../../src/sanitize.js';
 
 const instance = Uint8Array.from([1, 2, 3, 4, 5, 6]);
@@ -91,6 +92,28 @@ describe('frames', () => {
     const bytes = new EventEncoder().encode(e);
     const back = decodeEvent(Buffer.from(bytes));
     expect({ ...back, body: Buffer.from(back.body as Uint8Array) }).toEqual(e);
+  });
+
+  it('puts every field at its FIELDS position on the wire (the encoder and decoder are written out by hand)', () => {
+    // Every field distinct, so a swap of any two is seen.
+    const e = event({
+      path: '/p-path',
+      route: '/p-route',
+      accountId: 'acc-1',
+      traceId: 'trace-1',
+      error: 'TypeError',
+      bodyTruncated: true,
+      bodySize: 99,
+    });
+    const wire = unpack(new EventEncoder().encode(e)) as unknown[];
+    expect(wire).toHaveLength(FIELDS.length);
+    FIELDS.forEach((name, i) => {
+      const want = e[name];
+      const got = wire[i];
+      expect(got instanceof Uint8Array ? Buffer.from(got) : got, name).toEqual(want);
+    });
+    const back = decodeEvent(new EventEncoder().encode(e));
+    for (const name of FIELDS) if (name !== 'body') expect(back[name], name).toEqual(e[name]);
   });
 
   it('rejects a frame of the wrong shape', () => {
