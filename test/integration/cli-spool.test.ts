@@ -6,25 +6,16 @@ import { cpSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Audit, createAudit, eventMappings } from '@pdaas/audit';
+import { type Audit, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
-import { pdaas } from '../support/cli.js';
+import { nodeEnv, pdaas } from '../support/cli.js';
 import { faultAudit, settled, tempDir, waitFor } from '../support/faults.js';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
+import { createConflictingIndex, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
-function nodeEnv(prefix: string, spoolDir: string) {
-  const node = new URL(testUrl());
-  return {
-    AUDIT_OPENSEARCH_HOST: node.hostname,
-    AUDIT_OPENSEARCH_PORT: node.port,
-    AUDIT_INDEX_PREFIX: prefix,
-    AUDIT_INDEX_SHARDS: '1',
-    AUDIT_INDEX_REPLICAS: '0',
-    AUDIT_SPOOL_DIR: spoolDir,
-    AUDIT_RETRY_BACKOFF_SECONDS: '0.05',
-  };
+function spoolEnv(prefix: string, spoolDir: string) {
+  return nodeEnv(prefix, { AUDIT_SPOOL_DIR: spoolDir, AUDIT_RETRY_BACKOFF_SECONDS: '0.05' });
 }
 
 /** The embedded default: an Audit without OpenSearch spools every event. */
@@ -68,7 +59,7 @@ describe('pdaas-audit spool', () => {
   it('shows the spool, refuses to replay under a live process, replays twice without a duplicate, purges', async () => {
     const prefix = uniquePrefix('clisp');
     const spoolDir = tempDir(prefix);
-    const env = nodeEnv(prefix, spoolDir);
+    const env = spoolEnv(prefix, spoolDir);
     const first = await spoolingAudit(prefix, spoolDir);
     await drive(first, 50, 'org-s');
     expect((await first.close()).spooled).toBe(50);
@@ -148,7 +139,7 @@ describe('pdaas-audit spool', () => {
     const audit = await spoolingAudit(prefix, spoolDir);
     await drive(audit, 5, 'org-x');
     await audit.close();
-    const env = { ...nodeEnv(prefix, spoolDir), AUDIT_OPENSEARCH_PORT: '1', AUDIT_RETRY_ATTEMPTS: '0' };
+    const env = { ...spoolEnv(prefix, spoolDir), AUDIT_OPENSEARCH_PORT: '1', AUDIT_RETRY_ATTEMPTS: '0' };
     const replay = await pdaas(['spool', 'replay', '--json'], env);
     expect(replay.code).toBe(1);
     expect(JSON.parse(replay.stdout)).toMatchObject({ events: 5, indexed: 0, remaining: 5, complete: false });
@@ -161,17 +152,7 @@ describe('pdaas-audit dead-letters', () => {
     const prefix = uniquePrefix('clidl');
     const client = testClient();
     // Today's index exists with actor_id mapped as an integer: string actor ids are refused for good.
-    const index = `${prefix}-api-${new Date().toISOString().slice(0, 10)}`;
-    await client.indices.create({
-      index,
-      body: {
-        settings: { number_of_shards: 1, number_of_replicas: 0 },
-        mappings: {
-          ...eventMappings,
-          properties: { ...eventMappings.properties, actor_id: { type: 'integer' } },
-        },
-      } as never,
-    });
+    const index = await createConflictingIndex(prefix);
     const { audit } = await faultAudit(prefix, testUrl());
     const app = createApp(audit);
     for (let i = 0; i < 40; i++) {
@@ -185,7 +166,7 @@ describe('pdaas-audit dead-letters', () => {
     await settled(audit);
     const final = await audit.close();
     expect(final).toMatchObject({ indexed: 30, deadLettered: 10 });
-    const env = nodeEnv(prefix, audit.config.spoolDir);
+    const env = spoolEnv(prefix, audit.config.spoolDir);
 
     const list = await pdaas(['dead-letters', 'list', '--json', '--limit', '2'], env);
     expect(list.code).toBe(0);

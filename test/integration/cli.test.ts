@@ -4,20 +4,9 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
-import { cli, pdaas } from '../support/cli.js';
+import { cli, nodeEnv, pdaas } from '../support/cli.js';
 import { faultAudit, settled, waitFor } from '../support/faults.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-
-function nodeEnv(prefix: string) {
-  const node = new URL(testUrl());
-  return {
-    AUDIT_OPENSEARCH_HOST: node.hostname,
-    AUDIT_OPENSEARCH_PORT: node.port,
-    AUDIT_INDEX_PREFIX: prefix,
-    AUDIT_INDEX_SHARDS: '1',
-    AUDIT_INDEX_REPLICAS: '0',
-  };
-}
 
 /** Sends `n` audited requests (GET /policies/p-<i>) for the organizations `org(i)` names. */
 async function traffic(prefix: string, n: number, org: (i: number) => string): Promise<void> {

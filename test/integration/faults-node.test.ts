@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import { drive, startApp, totalSent } from '../../examples/traffic.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
-import { eventMappings } from '../../src/opensearch/template.js';
 import {
   expectExactAccounting,
   expectStoredExactlyOnce,
@@ -18,7 +17,7 @@ import {
   summary,
   waitFor,
 } from '../support/faults.js';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
+import { createConflictingIndex, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 describe('fault scenarios against the real node', () => {
   it('1. the node stops for 30 s mid-traffic and starts again: spooled, replayed, nothing lost', async () => {
@@ -118,18 +117,8 @@ describe('fault scenarios against the real node', () => {
     const prefix = uniquePrefix('f8');
     const { audit, registry } = await faultAudit(prefix, testUrl());
     // Today's index exists already with actor_id mapped as an integer: string actor ids conflict.
-    const index = `${prefix}-api-${new Date().toISOString().slice(0, 10)}`;
+    const index = await createConflictingIndex(prefix);
     const client = testClient();
-    await client.indices.create({
-      index,
-      body: {
-        settings: { number_of_shards: 1, number_of_replicas: 0 },
-        mappings: {
-          ...eventMappings,
-          properties: { ...eventMappings.properties, actor_id: { type: 'integer' } },
-        },
-      } as never,
-    });
     const app = await startApp('hono', audit);
     const sent = await drive(app.url, 1000, {
       orgs: 10,

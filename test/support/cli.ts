@@ -1,6 +1,7 @@
 // Runs the built CLI (dist/src/cli/main.js) as a child process, the way operators run the bin.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { testUrl } from './opensearch.js';
 
 const run = promisify(execFile);
 
@@ -21,4 +22,17 @@ export async function pdaas(
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** AUDIT_* variables pointing the CLI at the test node, one shard and no replicas, plus `extra`. */
+export function nodeEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  const node = new URL(testUrl());
+  return {
+    AUDIT_OPENSEARCH_HOST: node.hostname,
+    AUDIT_OPENSEARCH_PORT: node.port,
+    AUDIT_INDEX_PREFIX: prefix,
+    AUDIT_INDEX_SHARDS: '1',
+    AUDIT_INDEX_REPLICAS: '0',
+    ...extra,
+  };
 }

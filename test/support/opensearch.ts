@@ -3,6 +3,7 @@
 // never overlaps the production `audit-*` template (equal priorities on overlapping patterns fail).
 import { randomBytes } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
+import { eventMappings } from '@pdaas/audit';
 import { inject } from 'vitest';
 
 export function testUrl(): string {
@@ -15,4 +16,23 @@ export function testClient(): Client {
 
 export function uniquePrefix(label: string): string {
   return `t${randomBytes(4).toString('hex')}-${label}`;
+}
+
+/**
+ * Creates today's index of `prefix` (service `api`) with actor_id mapped as an integer, so events
+ * with string actor ids are refused per item (a mapping conflict, 400). Returns the index name.
+ */
+export async function createConflictingIndex(prefix: string): Promise<string> {
+  const index = `${prefix}-api-${new Date().toISOString().slice(0, 10)}`;
+  await testClient().indices.create({
+    index,
+    body: {
+      settings: { number_of_shards: 1, number_of_replicas: 0 },
+      mappings: {
+        ...eventMappings,
+        properties: { ...eventMappings.properties, actor_id: { type: 'integer' } },
+      },
+    } as never,
+  });
+  return index;
 }
