@@ -4,6 +4,7 @@
 // documents per organization in OpenSearch equal the requests answered, and no event or request
 // is stored twice.
 import { Client } from '@opensearch-project/opensearch';
+import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { type AuditStatsLite, quantile, runGenerator, settle, startServer, stopServer } from './children.js';
 import { rssMiB } from './proc.js';
 
@@ -96,40 +97,20 @@ export async function runProfile(
 
   const client = new Client({ node: opensearchUrl });
   const index = `${prefix}-*`;
-  await client.indices.refresh({ index });
-  const res = await client.search({
-    index,
-    body: {
-      size: 0,
-      track_total_hits: true,
-      aggs: {
-        orgs: { terms: { field: 'organization_id', size: 1000 } },
-        ids: { terms: { field: 'event_id', min_doc_count: 2, size: 10 } },
-        requests: { terms: { field: 'request_id', min_doc_count: 2, size: 10 } },
-      },
-    } as never,
-  });
-  const body = res.body as unknown as {
-    hits: { total: { value: number } };
-    aggregations: {
-      orgs: { buckets: Array<{ key: string; doc_count: number }> };
-      ids: { buckets: unknown[] };
-      requests: { buckets: unknown[] };
-    };
-  };
+  const found = await storedEvents(client, index);
   await client.indices.delete({ index });
   await client.close();
-  const stored = new Map(body.aggregations.orgs.buckets.map((b) => [b.key, b.doc_count]));
+  const stored = found.perOrg;
   const sent = gen.per_org ?? {};
   const orgs = new Set([...stored.keys(), ...Object.keys(sent)]);
   let mismatched = 0;
   for (const org of orgs) if ((stored.get(org) ?? 0) !== (sent[org] ?? 0)) mismatched++;
   const accounting = {
-    documents: body.hits.total.value,
+    documents: found.total,
     organizations: orgs.size,
     organizations_mismatched: mismatched,
-    duplicate_event_ids: body.aggregations.ids.buckets.length,
-    duplicate_requests: body.aggregations.requests.buckets.length,
+    duplicate_event_ids: found.duplicateEventIds.length,
+    duplicate_requests: found.duplicateRequests.length,
     ok: false,
   };
   accounting.ok =

@@ -4,6 +4,7 @@ import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { drive, plan, startApp } from '../../examples/traffic.js';
+import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { collectLogs } from '../support/logs.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
@@ -48,29 +49,10 @@ describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind)
     expect(lines.some((l) => l.startsWith('info Audit system initialized'))).toBe(true);
 
     const index = `${prefix}-*`;
-    await client.indices.refresh({ index });
-    const agg = await client.search({
-      index,
-      body: {
-        size: 0,
-        track_total_hits: true,
-        aggs: {
-          orgs: { terms: { field: 'organization_id', size: ORGS * 2 } },
-          dupes: { terms: { field: 'request_id', min_doc_count: 2, size: 10 } },
-        },
-      } as never,
-    });
-    const body = agg.body as unknown as {
-      hits: { total: { value: number } };
-      aggregations: {
-        orgs: { buckets: { key: string; doc_count: number }[] };
-        dupes: { buckets: unknown[] };
-      };
-    };
-    expect(body.hits.total.value).toBe(REQUESTS);
-    expect(body.aggregations.dupes.buckets).toEqual([]);
-    const stored = new Map(body.aggregations.orgs.buckets.map((b) => [b.key, b.doc_count]));
-    expect(stored).toEqual(perOrg);
+    const stored = await storedEvents(client, index);
+    expect(stored.total).toBe(REQUESTS);
+    expect(stored.duplicateRequests).toEqual([]);
+    expect(stored.perOrg).toEqual(perOrg);
 
     // Every field of one request of each kind, as the plan says it must be.
     for (let n = 0; n < 6; n++) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type Audit, type AuditStats, type CreateAuditOptions, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
+import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { collectLogs, type LogLines } from './logs.js';
 import { testClient } from './opensearch.js';
 
@@ -82,27 +83,10 @@ export async function settled(audit: Audit, timeoutMs = 120_000): Promise<void> 
 
 /** OpenSearch holds exactly `expected` events of this prefix, and no event_id or request twice. */
 export async function expectStoredExactlyOnce(prefix: string, expected: number): Promise<void> {
-  const client = testClient();
-  const index = `${prefix}-*`;
-  await client.indices.refresh({ index });
-  const res = await client.search({
-    index,
-    body: {
-      size: 0,
-      track_total_hits: true,
-      aggs: {
-        ids: { terms: { field: 'event_id', min_doc_count: 2, size: 10 } },
-        requests: { terms: { field: 'request_id', min_doc_count: 2, size: 10 } },
-      },
-    } as never,
-  });
-  const body = res.body as unknown as {
-    hits: { total: { value: number } };
-    aggregations: { ids: { buckets: unknown[] }; requests: { buckets: unknown[] } };
-  };
-  expect(body.aggregations.ids.buckets, 'an event_id appears twice').toEqual([]);
-  expect(body.aggregations.requests.buckets, 'a request was stored twice').toEqual([]);
-  expect(body.hits.total.value).toBe(expected);
+  const stored = await storedEvents(testClient(), `${prefix}-*`);
+  expect(stored.duplicateEventIds, 'an event_id appears twice').toEqual([]);
+  expect(stored.duplicateRequests, 'a request was stored twice').toEqual([]);
+  expect(stored.total).toBe(expected);
 }
 
 /** captured = indexed + deadLettered + dropped + spooled + inFlight, with no drops. */
