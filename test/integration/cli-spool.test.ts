@@ -10,6 +10,7 @@ import { type Audit, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
+import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { nodeEnv, pdaas } from '../support/cli.js';
 import { faultAudit, settled, tempDir, waitFor } from '../support/faults.js';
 import { createConflictingIndex, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
@@ -38,21 +39,8 @@ async function drive(audit: Audit, n: number, org: string, from = 0): Promise<vo
 
 /** Documents of this prefix, and whether any event_id is there twice. */
 async function stored(prefix: string): Promise<{ count: number; duplicates: unknown[] }> {
-  const client = testClient();
-  await client.indices.refresh({ index: `${prefix}-*` });
-  const res = await client.search({
-    index: `${prefix}-*`,
-    body: {
-      size: 0,
-      track_total_hits: true,
-      aggs: { ids: { terms: { field: 'event_id', min_doc_count: 2, size: 10 } } },
-    } as never,
-  });
-  const body = res.body as unknown as {
-    hits: { total: { value: number } };
-    aggregations: { ids: { buckets: unknown[] } };
-  };
-  return { count: body.hits.total.value, duplicates: body.aggregations.ids.buckets };
+  const found = await storedEvents(testClient(), `${prefix}-*`);
+  return { count: found.total, duplicates: found.duplicateEventIds };
 }
 
 describe('pdaas-audit spool', () => {
