@@ -106,7 +106,6 @@ export class Audit {
   readonly #hotPath = new Histogram(HOT_PATH_BUCKETS);
   readonly #drops: Record<MainDrop, number> = { ring_full: 0, too_large: 0, encode_error: 0, closed: 0 };
   readonly #errors: Record<string, number> = { capture: 0 };
-  readonly #maxPerShard: number;
   #pool: Piscina | undefined;
   #unregister: () => void = () => undefined;
   #captured = 0;
@@ -125,10 +124,12 @@ export class Audit {
     this.isExcluded = compileExcludedPaths(config.excludedPaths);
     const shards = config.workers;
     this.#stats = createStatsBuffer(shards);
-    this.#maxPerShard = Math.max(1, Math.floor(config.maxQueueSize / shards));
+    // The producer's drop limit; workers/drain.ts divides the queue the same way.
+    const maxPerShard = Math.max(1, Math.floor(config.maxQueueSize / shards));
     if (this.active) {
       const capacity = ringCapacity(Math.floor(config.ringBytes / shards));
-      for (let i = 0; i < shards; i++) this.#producers.push(new RingProducer(createRingBuffer(capacity)));
+      for (let i = 0; i < shards; i++)
+        this.#producers.push(new RingProducer(createRingBuffer(capacity), maxPerShard));
     }
   }
 
@@ -249,17 +250,14 @@ export class Audit {
       const producer = this.#producers[
         shards === 1 ? 0 : shardOf(event.organizationId, shards)
       ] as RingProducer;
-      if (producer.pendingEvents() >= this.#maxPerShard) {
-        this.#drops.ring_full++;
-      } else {
-        let result = this.#write(producer, event);
-        if (result === WriteResult.TOO_LARGE && event.bodyKind !== BodyKind.NONE) {
-          // Keep the event, lose the body: a frame must fit the ring.
-          result = this.#write(producer, withoutBody(event, 'body too large for the ring frame'));
-        }
-        if (result === WriteResult.FULL) this.#drops.ring_full++;
-        else if (result === WriteResult.TOO_LARGE) this.#drops.too_large++;
+      // FULL: the ring's bytes or its share of AUDIT_MAX_QUEUE_SIZE events are taken.
+      let result = this.#write(producer, event);
+      if (result === WriteResult.TOO_LARGE && event.bodyKind !== BodyKind.NONE) {
+        // Keep the event, lose the body: a frame must fit the ring.
+        result = this.#write(producer, withoutBody(event, 'body too large for the ring frame'));
       }
+      if (result === WriteResult.FULL) this.#drops.ring_full++;
+      else if (result === WriteResult.TOO_LARGE) this.#drops.too_large++;
     } catch {
       this.#drops.encode_error++;
     }

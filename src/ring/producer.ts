@@ -21,6 +21,8 @@ export class RingProducer {
   readonly #lengths: Int32Array;
   readonly #mask: number;
   readonly #maxFrame: number;
+  /** Frames that may be published and not yet released (AUDIT_MAX_QUEUE_SIZE's share). */
+  readonly #maxEvents: number;
   #write: number;
   #events: number;
   /**
@@ -29,8 +31,10 @@ export class RingProducer {
    * which keeps the consumer's cache line out of the common write.
    */
   #release: number;
+  /** The consumer's released-frames count as last read; re-read, like #release, only when full. */
+  #releasedEvents: number;
 
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer, maxEvents = Number.POSITIVE_INFINITY) {
     this.buffer = buffer;
     this.capacity = buffer.byteLength - RING_HEADER_BYTES;
     this.#header = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
@@ -41,6 +45,8 @@ export class RingProducer {
     this.#write = Atomics.load(this.#header, Ring.WRITE) >>> 0;
     this.#events = Atomics.load(this.#header, Ring.WRITTEN_EVENTS) >>> 0;
     this.#release = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
+    this.#releasedEvents = Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0;
+    this.#maxEvents = maxEvents;
   }
 
   /** Copies `payload` into the ring as one frame and publishes it. */
@@ -48,6 +54,10 @@ export class RingProducer {
     const len = payload.length;
     const need = FRAME_HEADER_BYTES + align8(len);
     if (need > this.#maxFrame) return WriteResult.TOO_LARGE;
+    if ((this.#events - this.#releasedEvents) >>> 0 >= this.#maxEvents) {
+      this.#releasedEvents = Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0;
+      if ((this.#events - this.#releasedEvents) >>> 0 >= this.#maxEvents) return WriteResult.FULL;
+    }
     let write = this.#write;
     let offset = write & this.#mask;
     const tail = this.capacity - offset;

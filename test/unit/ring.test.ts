@@ -161,4 +161,17 @@ describe('ring framing (property-based, one thread)', () => {
     expect(seqs).toEqual([2, 3, 4]);
     expect(producer.pendingEvents()).toBe(3);
   });
+
+  it('refuses a frame beyond maxEvents unreleased frames, and takes one again after a release', () => {
+    const buf = createRingBuffer(ringCapacity(1 << 16));
+    const producer = new RingProducer(buf, 3);
+    for (let i = 0; i < 3; i++) expect(producer.write(frame(i, 16))).toBe(WriteResult.OK);
+    expect(producer.write(frame(3, 16))).toBe(WriteResult.FULL);
+    const consumer = new RingConsumer(buf);
+    consumer.next();
+    consumer.release(consumer.cursor, consumer.readEvents);
+    expect(producer.write(frame(3, 16))).toBe(WriteResult.OK);
+    expect(producer.write(frame(4, 16))).toBe(WriteResult.FULL);
+    expect(producer.pendingEvents()).toBe(3);
+  });
 });
