@@ -15,8 +15,8 @@ import { Registry } from 'prom-client';
 import { Bench } from 'tinybench';
 import { createApp } from '../examples/hono/app.js';
 import { EventEncoder } from '../src/event.js';
+import { createRingBuffer } from '../src/layout.js';
 import { RingProducer, WriteResult } from '../src/ring/producer.js';
-import { createRingBuffer } from '../src/shared-layout.js';
 
 const BATCH = 200;
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
@@ -177,7 +177,7 @@ async function ringThroughput() {
   const done = new SharedArrayBuffer(4);
   const worker = new Worker(new URL('../test/support/ts-worker.mjs', import.meta.url), {
     workerData: {
-      entry: new URL('./ring-consumer.worker.ts', import.meta.url).href,
+      entry: new URL('../workers/ring-consumer.ts', import.meta.url).href,
       ring: buf,
       done,
     },

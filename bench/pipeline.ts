@@ -15,12 +15,12 @@ import { gzipSync } from 'node:zlib';
 import { type Audit, type CapturedEvent, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { DevNode } from '../scripts/opensearch/dev-node.js';
-import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/document.js';
 import { BodyKind, decodeEvent, EventEncoder } from '../src/event.js';
 import { GZIP_LEVEL, gzipBody, ndjson } from '../src/opensearch/bulk.js';
-import { Sanitizer } from '../src/sanitize.js';
+import { Sanitizer } from '../src/redact/sanitizer.js';
 import { encodeRecords } from '../src/spool/records.js';
 import { Spool } from '../src/spool/spool.js';
+import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/worker/document.js';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const STAGE_EVENTS = 2000;
@@ -204,7 +204,7 @@ async function stages() {
     const frames = sharedFrames(events);
     const decoded = frames.map((f) => decodeEvent(f));
     sizes[`${kind}_frame_bytes`] = Math.round(frames.reduce((n, f) => n + f.length, 0) / frames.length);
-    // As workers/drain.ts does: straight from the ring view (decodeEvent copies it first).
+    // As src/worker/drain.ts does: straight from the ring view (decodeEvent copies it first).
     const decode = perEvent(frames.length, () => {
       for (const f of frames) decodeEvent(f);
     });

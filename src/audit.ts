@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { register as defaultRegistry, type Registry } from 'prom-client';
-import { type BreakerState, createBreakerBuffer } from './breaker.js';
 import { compileExcludedPaths } from './capture/excluded-paths.js';
 import {
   type AuditConfig,
@@ -17,22 +16,17 @@ import {
   captureDisabled,
   describeConfig,
   resolveConfig,
-} from './config.js';
+} from './config/resolve.js';
+import { type BreakerState, createBreakerBuffer } from './delivery/breaker.js';
 import { AuditError } from './errors.js';
 import { BodyKind, type CapturedEvent, EventEncoder } from './event.js';
+import { createRingBuffer, createStatsBuffer, ringCapacity, Stat, WRITE_LATENCY_BUCKETS } from './layout.js';
 import { type AuditLogger, defaultLogger } from './logger.js';
-import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics.js';
+import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics/registry.js';
+import { addRows, readRow } from './metrics/stat-row.js';
 import { warnIfInsecure } from './opensearch/client.js';
 import { RingProducer, WriteResult } from './ring/producer.js';
-import {
-  createRingBuffer,
-  createStatsBuffer,
-  ringCapacity,
-  Stat,
-  WRITE_LATENCY_BUCKETS,
-} from './shared-layout.js';
-import { addRows, readRow } from './stats.js';
-import type { DrainTask, WorkerMessage } from './worker-types.js';
+import type { DrainTask, WorkerMessage } from './worker/task.js';
 
 export interface CreateAuditOptions extends AuditOptions {
   /** prom-client registry for the metrics; the default registry when omitted. */
@@ -69,7 +63,7 @@ function workerFile(): string {
   const here = import.meta.url;
   const url = here.endsWith('.ts')
     ? new URL('../dist/workers/drain.js', here)
-    : new URL('../workers/drain.js', here);
+    : new URL('./worker/drain.js', here);
   const file = fileURLToPath(url);
   if (!existsSync(file))
     throw new AuditError('AUDIT_ERR_WORKER_FILE', `worker file ${file} is missing; run npm run build`);
@@ -124,7 +118,7 @@ export class Audit {
     this.isExcluded = compileExcludedPaths(config.excludedPaths);
     const shards = config.workers;
     this.#stats = createStatsBuffer(shards);
-    // The producer's drop limit; workers/drain.ts divides the queue the same way.
+    // The producer's drop limit; worker/drain.ts divides the queue the same way.
     const maxPerShard = Math.max(1, Math.floor(config.maxQueueSize / shards));
     if (this.active) {
       const capacity = ringCapacity(Math.floor(config.ringBytes / shards));

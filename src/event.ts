@@ -1,6 +1,6 @@
 // What the hot path captures for one request, and its wire form in the ring: a msgpack array in a
 // fixed field order (no key names per event, no JSON). Both threads import this file; the worker
-// turns a captured event into the stored document (src/document.ts).
+// turns a captured event into the stored document (src/worker/document.ts).
 import { Packr, Unpackr } from 'msgpackr';
 
 /** How the request body travels to the worker, which parses and sanitizes it there. */

@@ -1,6 +1,11 @@
 export { Audit, type AuditStats, type CreateAuditOptions, createAudit } from './audit.js';
 export type { AuditOverride, Principal } from './capture/request-fields.js';
-export { type AuditConfig, type AuditOptions, envVariables, type OpenSearchOptions } from './config.js';
+export {
+  type AuditConfig,
+  type AuditOptions,
+  envVariables,
+  type OpenSearchOptions,
+} from './config/resolve.js';
 export { AuditError, type AuditErrorCode, codes, isAuditError } from './errors.js';
 export { BodyKind, type CapturedEvent } from './event.js';
 export type { AuditLogger } from './logger.js';
@@ -22,5 +27,5 @@ export {
   type EventFilter,
   type ReaderOptions,
   type SearchOptions,
-} from './reader.js';
+} from './reader/reader.js';
 export { readSpool, type SpooledSegment } from './spool/reader.js';

@@ -97,7 +97,7 @@ export function importSavedObjects(req: ImportRequest): Promise<ImportAnswer> {
 
 /**
  * A file shipped in the package, by its path from the package root: found by walking up from this
- * module, so it resolves the same from src/ (tests) and dist/src/ (the installed bin).
+ * module, so it resolves the same from src/ (tests) and dist/ (the installed bin).
  */
 export function packageFile(relativePath: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -106,7 +106,7 @@ export function packageFile(relativePath: string): string {
     if (existsSync(manifest) && /"name":\s*"@pdaas\/audit"/.test(readFileSync(manifest, 'utf8')))
       return join(dir, relativePath);
     const up = dirname(dir);
-    if (up === dir) return join(dirname(fileURLToPath(import.meta.url)), '../../..', relativePath);
+    if (up === dir) return join(dirname(fileURLToPath(import.meta.url)), '../..', relativePath);
     dir = up;
   }
 }

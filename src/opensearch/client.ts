@@ -3,7 +3,7 @@
 // auth option, never into the URL (so they cannot leak through an error message that prints it).
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
-import type { OpenSearchConfig } from '../config.js';
+import type { OpenSearchConfig } from '../config/resolve.js';
 
 export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: number } = {}): Client {
   if (!os.url) throw new TypeError('createClient needs opensearch.host');

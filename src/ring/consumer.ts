@@ -1,7 +1,7 @@
 // The consumer side of a ring, used by one worker at a time. Frames are read in place and released
 // later, in order, once the events in them are acknowledged or handed over: until then the
 // producer cannot overwrite them, so a replacement worker can read them again after a crash.
-import { align8, FRAME_HEADER_BYTES, RING_HEADER_BYTES, Ring, WRAP_MARK } from '../shared-layout.js';
+import { align8, FRAME_HEADER_BYTES, RING_HEADER_BYTES, Ring, WRAP_MARK } from '../layout.js';
 
 export class RingConsumer {
   readonly capacity: number;

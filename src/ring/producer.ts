@@ -1,14 +1,7 @@
 // The producer side of a single-producer, single-consumer ring. The main thread is the only
 // producer of its rings, so its write cursor can live in a field; only the publish is atomic.
 // It never blocks and never locks: a frame that does not fit is refused and the caller counts it.
-import {
-  align8,
-  FRAME_HEADER_BYTES,
-  maxFrameBytes,
-  RING_HEADER_BYTES,
-  Ring,
-  WRAP_MARK,
-} from '../shared-layout.js';
+import { align8, FRAME_HEADER_BYTES, maxFrameBytes, RING_HEADER_BYTES, Ring, WRAP_MARK } from '../layout.js';
 
 export const WriteResult = { OK: 0, FULL: 1, TOO_LARGE: 2 } as const;
 export type WriteResult = (typeof WriteResult)[keyof typeof WriteResult];

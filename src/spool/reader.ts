@@ -2,7 +2,7 @@
 // disk (with no OpenSearch configured, that is every event).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AuditDocument } from '../document.js';
+import type { AuditDocument } from '../worker/document.js';
 import { decodeRecords } from './records.js';
 
 export interface SpooledSegment {

@@ -2,7 +2,7 @@
 // little-endian u32) and a JSON payload holding one sanitized document. A record that runs past the
 // end of its file or fails its checksum marks a torn or corrupt tail: reading stops there.
 import { crc32 } from 'node:zlib';
-import type { AuditDocument } from '../document.js';
+import type { AuditDocument } from '../worker/document.js';
 
 const HEADER = 8;
 /** Larger than any document we write (bodies are capped); a length above it is corruption. */

@@ -9,8 +9,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { AuditDocument } from '../document.js';
-import type { Delivery } from '../sink.js';
+import type { Delivery } from '../delivery/bulk-sink.js';
+import type { AuditDocument } from '../worker/document.js';
 import { decodeRecords, encodeRecords } from './records.js';
 
 const SEGMENT_MAX_BYTES = 16 * 1024 * 1024;

@@ -9,7 +9,7 @@ import { createAudit, isAuditError, putWriterRole } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
-import { resolveConfig } from '../../src/config.js';
+import { resolveConfig } from '../../src/config/resolve.js';
 import { settled, tempDir, waitFor } from '../support/faults.js';
 import { testUrl, uniquePrefix } from '../support/opensearch.js';
 

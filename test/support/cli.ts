@@ -1,4 +1,4 @@
-// Runs the built CLI (dist/src/cli/main.js) as a child process, the way operators run the bin.
+// Runs the built CLI (dist/cli/main.js) as a child process, the way operators run the bin.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { testUrl } from './opensearch.js';
@@ -6,7 +6,7 @@ import { testUrl } from './opensearch.js';
 const run = promisify(execFile);
 
 /** Path of the built CLI entry point. */
-export const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
+export const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
 /** Runs `pdaas-audit <args>` with `env` over this process's environment; never throws on exit codes. */
 export async function pdaas(

@@ -3,9 +3,9 @@ import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { traceIdFrom } from '../../src/capture/request-fields.js';
 import { deriveRouteAction, singular } from '../../src/capture/route-action.js';
-import { eventId, IndexNamer, indexSuffix, jsonLengthBound, toDocument } from '../../src/document.js';
 import { BodyKind, type CapturedEvent, decodeEvent, EventEncoder, FIELDS } from '../../src/event.js';
-import { REDACTED, Sanitizer } from '../../src/sanitize.js';
+import { REDACTED, Sanitizer } from '../../src/redact/sanitizer.js';
+import { eventId, IndexNamer, indexSuffix, jsonLengthBound, toDocument } from '../../src/worker/document.js';
 
 const instance = Uint8Array.from([1, 2, 3, 4, 5, 6]);
 

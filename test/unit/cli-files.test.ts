@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDeadLetters, reasonGroup, rewrite } from '../../src/cli/dead-letter-store.js';
+import { readDeadLetters, reasonGroup, rewrite } from '../../src/delivery/dead-letters.js';
 import { indexPeriod, indicesBefore } from '../../src/opensearch/indices.js';
 
 describe('index dates', () => {

@@ -8,7 +8,7 @@ import {
   describeConfig,
   envVariables,
   resolveConfig,
-} from '../../src/config.js';
+} from '../../src/config/resolve.js';
 import { type AuditError, isAuditError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-config-'));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resolveConfig } from '../../src/config.js';
+import { resolveConfig } from '../../src/config/resolve.js';
 import { createClient, warnIfInsecure } from '../../src/opensearch/client.js';
 import { writerRole } from '../../src/opensearch/security.js';
 

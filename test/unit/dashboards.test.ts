@@ -386,7 +386,8 @@ describe('ops/grafana/audit-dashboard.json', () => {
       }
     }
     expect(used.size).toBeGreaterThanOrEqual(12);
-    for (const name of used) expect(known, `${name} is not registered by src/metrics.ts`).toContain(name);
+    for (const name of used)
+      expect(known, `${name} is not registered by src/metrics/registry.ts`).toContain(name);
   });
 
   it("shows the deployment guide's monitoring queries and the pipeline metrics", () => {

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createRingBuffer, frameBytes, ringCapacity } from '../../src/layout.js';
 import { RingConsumer } from '../../src/ring/consumer.js';
 import { RingProducer, WriteResult } from '../../src/ring/producer.js';
-import { createRingBuffer, frameBytes, ringCapacity } from '../../src/shared-layout.js';
 
 function frame(seq: number, size: number): Uint8Array {
   const out = new Uint8Array(size);

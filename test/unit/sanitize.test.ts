@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config.js';
-import { IndexNamer, toDocument } from '../../src/document.js';
+import { resolveConfig } from '../../src/config/resolve.js';
 import { isAuditError } from '../../src/errors.js';
 import { BodyKind, type CapturedEvent } from '../../src/event.js';
-import { compileSecretPattern, luhn, REDACTED, Sanitizer } from '../../src/sanitize.js';
+import { compileSecretPattern, luhn, REDACTED, Sanitizer } from '../../src/redact/sanitizer.js';
+import { IndexNamer, toDocument } from '../../src/worker/document.js';
 
 const R = REDACTED;
 const sanitizer = new Sanitizer();

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditDocument } from '../../src/document.js';
-import type { Delivery } from '../../src/sink.js';
+import type { Delivery } from '../../src/delivery/bulk-sink.js';
 import { decodeRecords, encodeRecords } from '../../src/spool/records.js';
 import { Spool, type SpoolOptions, writeAll } from '../../src/spool/spool.js';
+import type { AuditDocument } from '../../src/worker/document.js';
 
 function doc(n: number, extra: Record<string, unknown> = {}): AuditDocument {
   return {

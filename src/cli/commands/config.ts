@@ -1,6 +1,6 @@
 // `pdaas-audit config`: what the CLI (and a library started with the same environment) resolves
 // from the AUDIT_* variables, with the password masked.
-import { describeConfig } from '../../config.js';
+import { describeConfig } from '../../config/resolve.js';
 import { EXIT, EXIT_HELP, parse } from '../args.js';
 import { type Command, loadConfig } from '../context.js';
 

@@ -3,11 +3,7 @@
 // fixed (the mapping corrected, the conflicting index deleted), redrive sends them again with
 // their own _id and routing: what is indexed leaves the file, what fails again stays with the new
 // reason.
-import type { AuditConfig } from '../../config.js';
-import { gzipBody, ndjson, postBulk } from '../../opensearch/bulk.js';
-import { ensureTemplate } from '../../opensearch/setup.js';
-import { day, EXIT, integer, parse, subcommand } from '../args.js';
-import { type Command, loadConfig, withClient } from '../context.js';
+import type { AuditConfig } from '../../config/resolve.js';
 import {
   type DeadLetter,
   type DeadLetterFile,
@@ -15,7 +11,11 @@ import {
   readDeadLetters,
   reasonGroup,
   rewrite,
-} from '../dead-letter-store.js';
+} from '../../delivery/dead-letters.js';
+import { gzipBody, ndjson, postBulk } from '../../opensearch/bulk.js';
+import { ensureTemplate } from '../../opensearch/setup.js';
+import { day, EXIT, integer, parse, subcommand } from '../args.js';
+import { type Command, loadConfig, withClient } from '../context.js';
 import { formatCount, type Output, plural, table } from '../output.js';
 import { Progress } from '../progress.js';
 

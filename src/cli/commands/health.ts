@@ -1,8 +1,9 @@
 // `pdaas-audit health`: the guide's pre-deployment check (cluster health, the app's credentials,
 // its right to _bulk, template and policy in place), ending in one verdict line.
-import { indexSuffix } from '../../document.js';
+
 import { createClient, warnIfInsecure } from '../../opensearch/client.js';
 import { type Check, checkHealth, type HealthReport, verdictOf } from '../../opensearch/health.js';
+import { indexSuffix } from '../../worker/document.js';
 import { EXIT, parse } from '../args.js';
 import { type Command, loadConfig } from '../context.js';
 import { installFlags, installHelp, installSettings } from '../install-options.js';

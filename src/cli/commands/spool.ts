@@ -4,19 +4,19 @@
 // errors to the dead-letter file) and deletes each segment once it is acknowledged (Spool).
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { Breaker, createBreakerBuffer } from '../../breaker.js';
-import type { AuditConfig } from '../../config.js';
-import { createStatsBuffer } from '../../shared-layout.js';
-import { BulkSink } from '../../sink.js';
+import type { AuditConfig } from '../../config/resolve.js';
+import { Breaker, createBreakerBuffer } from '../../delivery/breaker.js';
+import { BulkSink } from '../../delivery/bulk-sink.js';
+import { createStatsBuffer } from '../../layout.js';
+import { StatRow } from '../../metrics/stat-row.js';
+import { spoolHolders } from '../../spool/holders.js';
 import { readSpool } from '../../spool/reader.js';
 import { Spool } from '../../spool/spool.js';
-import { StatRow } from '../../stats.js';
 import { EXIT, EXIT_HELP, integer, parse, subcommand } from '../args.js';
 import { type Command, loadConfig, withClient } from '../context.js';
 import { formatBytes, formatCount, type Output, plural, table } from '../output.js';
 import { Progress } from '../progress.js';
 import { confirm } from '../prompt.js';
-import { spoolHolders } from '../spool-holders.js';
 import { eventLine } from './events.js';
 
 interface SegmentInfo {

@@ -4,17 +4,17 @@
 // space. Between batches it replays the spool while the breaker is closed. It returns when the
 // main thread closes the ring and everything read is delivered or spooled.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Breaker } from '../src/breaker.js';
-import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/document.js';
-import { decodeEvent } from '../src/event.js';
-import { createClient } from '../src/opensearch/client.js';
-import { RingConsumer } from '../src/ring/consumer.js';
-import { Sanitizer } from '../src/sanitize.js';
-import { Stat } from '../src/shared-layout.js';
-import { BulkSink, type Log } from '../src/sink.js';
-import { Spool } from '../src/spool/spool.js';
-import { StatRow } from '../src/stats.js';
-import type { DrainTask, LogMessage } from '../src/worker-types.js';
+import { Breaker } from '../delivery/breaker.js';
+import { BulkSink, type Log } from '../delivery/bulk-sink.js';
+import { decodeEvent } from '../event.js';
+import { Stat } from '../layout.js';
+import { StatRow } from '../metrics/stat-row.js';
+import { createClient } from '../opensearch/client.js';
+import { Sanitizer } from '../redact/sanitizer.js';
+import { RingConsumer } from '../ring/consumer.js';
+import { Spool } from '../spool/spool.js';
+import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from './document.js';
+import type { DrainTask, LogMessage } from './task.js';
 
 /** After a wake, wait this long before draining, so a burst costs one wake, not one per event. */
 const COALESCE_MS = 2;

@@ -5,8 +5,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { AuditError } from './errors.js';
-import { compileSecretPattern } from './sanitize.js';
+import { AuditError } from '../errors.js';
+import { compileSecretPattern } from '../redact/sanitizer.js';
 
 export type IndexRotation = 'daily' | 'weekly' | 'monthly';
 

@@ -1,13 +1,13 @@
 // The contract between the main thread and the drain workers: the task each worker runs and the
-// messages it sends back. The shared-memory side of the contract is in shared-layout.ts.
+// messages it sends back. The shared-memory side of the contract is in src/layout.ts.
 import type { MessagePort } from 'node:worker_threads';
-import type { AuditConfig } from './config.js';
+import type { AuditConfig } from '../config/resolve.js';
 
 export interface DrainTask {
   shard: number;
   ring: SharedArrayBuffer;
   stats: SharedArrayBuffer;
-  /** The circuit breaker all workers share (src/breaker.ts). */
+  /** The circuit breaker all workers share (src/delivery/breaker.ts). */
   breaker: SharedArrayBuffer;
   /** Date.now() when the Audit was created: the breaker's time base. */
   createdAt: number;

@@ -1,6 +1,6 @@
-// Reading and writing the shared metrics block (layout in shared-layout.ts). A worker owns one row
+// Reading and writing the shared metrics block (layout in src/layout.ts). A worker owns one row
 // and is its only writer; the main thread sums the rows when asked.
-import { STAT_ROW_SLOTS, Stat, WRITE_LATENCY_BUCKETS } from './shared-layout.js';
+import { STAT_ROW_SLOTS, Stat, WRITE_LATENCY_BUCKETS } from '../layout.js';
 
 export class StatRow {
   readonly #cells: BigInt64Array;

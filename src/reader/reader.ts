@@ -3,9 +3,9 @@
 // query DSL, so nothing they pass can widen the query. Paging is `search_after` on
 // (occurred_at, event_id), both fields of the event itself.
 import type { Client } from '@opensearch-project/opensearch';
-import { type AuditOptions, resolveConfig } from './config.js';
-import { AuditError } from './errors.js';
-import { createClient, warnIfInsecure } from './opensearch/client.js';
+import { type AuditOptions, resolveConfig } from '../config/resolve.js';
+import { AuditError } from '../errors.js';
+import { createClient, warnIfInsecure } from '../opensearch/client.js';
 
 export interface EventFilter {
   /** Inclusive lower bound of occurred_at (Date, ISO string or epoch ms). */

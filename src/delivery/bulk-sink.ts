@@ -8,13 +8,13 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
+import type { AuditConfig } from '../config/resolve.js';
+import { Stat } from '../layout.js';
+import type { StatRow } from '../metrics/stat-row.js';
+import { type BulkItemResult, gzipBody, ndjson, postBulk } from '../opensearch/bulk.js';
+import { indexTemplate, templateName } from '../opensearch/template.js';
+import type { AuditDocument } from '../worker/document.js';
 import { type Breaker, BreakerState } from './breaker.js';
-import type { AuditConfig } from './config.js';
-import type { AuditDocument } from './document.js';
-import { type BulkItemResult, gzipBody, ndjson, postBulk } from './opensearch/bulk.js';
-import { indexTemplate, templateName } from './opensearch/template.js';
-import { Stat } from './shared-layout.js';
-import type { StatRow } from './stats.js';
 
 export interface Delivery {
   indexed: number;

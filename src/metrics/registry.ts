@@ -2,7 +2,7 @@
 // keeps plain numbers, the workers write the shared block, and these metric objects read both when
 // a registry is scraped, so a scrape costs no message round trip and a request no label lookup.
 import type { Registry } from 'prom-client';
-import { AuditError } from './errors.js';
+import { AuditError } from '../errors.js';
 
 export interface Sample {
   value: number;

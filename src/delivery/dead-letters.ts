@@ -4,7 +4,7 @@
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** One line as src/sink.ts writes it. */
+/** One line as BulkSink writes it. */
 export interface DeadLetter {
   at: string;
   status: number;

@@ -1,4 +1,4 @@
-// Consumer thread for the ring throughput benchmark: read every frame, release in batches of 64.
+// A ring consumer thread for the throughput benchmark: read every frame, release in batches of 64.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingConsumer } from '../src/ring/consumer.js';
 
