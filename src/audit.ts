@@ -2,12 +2,8 @@
 // rings (one per worker shard), the piscina pool that drains them, the metrics and the accounting.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { compileExcludedPaths } from './capture/excluded-paths.js';
 import {
@@ -20,13 +16,14 @@ import {
 import { type BreakerState, createBreakerBuffer } from './delivery/breaker.js';
 import { AuditError } from './errors.js';
 import { BodyKind, type CapturedEvent, EventEncoder } from './event.js';
-import { createRingBuffer, createStatsBuffer, ringCapacity, Stat, WRITE_LATENCY_BUCKETS } from './layout.js';
+import { createRingBuffer, createStatsBuffer, eventsPerShard, ringCapacity, Stat } from './layout.js';
 import { type AuditLogger, defaultLogger } from './logger.js';
 import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics/registry.js';
 import { addRows, readRow } from './metrics/stat-row.js';
 import { warnIfInsecure } from './opensearch/client.js';
 import { RingProducer, WriteResult } from './ring/producer.js';
-import type { DrainTask, WorkerMessage } from './worker/task.js';
+import { drainOnSignals } from './signals.js';
+import { DrainPool } from './worker/pool.js';
 
 export interface CreateAuditOptions extends AuditOptions {
   /** prom-client registry for the metrics; the default registry when omitted. */
@@ -57,19 +54,6 @@ export interface AuditStats {
 /** Drop reasons counted on the main thread. */
 type MainDrop = 'ring_full' | 'too_large' | 'encode_error' | 'closed';
 
-function workerFile(): string {
-  // From dist/src/audit.js the worker is dist/workers/drain.js. Run from source (tests, tsx), the
-  // worker still runs compiled code: worker threads do not inherit a TypeScript loader.
-  const here = import.meta.url;
-  const url = here.endsWith('.ts')
-    ? new URL('../dist/workers/drain.js', here)
-    : new URL('./worker/drain.js', here);
-  const file = fileURLToPath(url);
-  if (!existsSync(file))
-    throw new AuditError('AUDIT_ERR_WORKER_FILE', `worker file ${file} is missing; run npm run build`);
-  return file;
-}
-
 function shardOf(org: string, shards: number): number {
   let h = 2166136261;
   for (let i = 0; i < org.length; i++) h = Math.imul(h ^ org.charCodeAt(i), 16777619);
@@ -96,18 +80,15 @@ export class Audit {
   readonly #stats: SharedArrayBuffer;
   readonly #breaker = createBreakerBuffer();
   readonly #createdAt = Date.now();
-  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+  #removeSignalHandlers: () => void = () => undefined;
   readonly #hotPath = new Histogram(HOT_PATH_BUCKETS);
   readonly #drops: Record<MainDrop, number> = { ring_full: 0, too_large: 0, encode_error: 0, closed: 0 };
   readonly #errors: Record<string, number> = { capture: 0 };
-  #pool: Piscina | undefined;
+  #pool: DrainPool | undefined;
   #unregister: () => void = () => undefined;
   #captured = 0;
   #seq = 0;
-  #alive = 0;
-  #restarts = 0;
   #closing: Promise<AuditStats> | undefined;
-  #destroyed = false;
 
   /** Use createAudit(). */
   constructor(config: AuditConfig, registry: Registry, logger: AuditLogger) {
@@ -118,8 +99,7 @@ export class Audit {
     this.isExcluded = compileExcludedPaths(config.excludedPaths);
     const shards = config.workers;
     this.#stats = createStatsBuffer(shards);
-    // The producer's drop limit; worker/drain.ts divides the queue the same way.
-    const maxPerShard = Math.max(1, Math.floor(config.maxQueueSize / shards));
+    const maxPerShard = eventsPerShard(config.maxQueueSize, shards);
     if (this.active) {
       const capacity = ringCapacity(Math.floor(config.ringBytes / shards));
       for (let i = 0; i < shards; i++)
@@ -142,31 +122,9 @@ export class Audit {
         used: this.#producers.reduce((n, p) => n + p.usedBytes(), 0),
         capacity: this.#producers.reduce((n, p) => n + p.capacity, 0),
       }),
-      workers: () => ({ alive: this.#alive, restarts: this.#restarts }),
-      breakerState: () => Atomics.load(new Int32Array(this.#breaker), 0),
-      spoolBytes: () => this.#workerTotals()[Stat.SPOOL_BYTES] ?? 0,
-      worker: () => {
-        const t = this.#workerTotals();
-        return {
-          indexed: t[Stat.INDEXED] as number,
-          deadLettered: t[Stat.DEAD_LETTERED] as number,
-          spooled: t[Stat.SPOOLED] as number,
-          replayed: t[Stat.REPLAYED] as number,
-          recovered: t[Stat.RECOVERED] as number,
-          bulkOk: t[Stat.BULK_OK] as number,
-          bulkFailed: t[Stat.BULK_FAILED] as number,
-          retries: t[Stat.RETRIES] as number,
-        };
-      },
-      writeLatency: () => {
-        const t = this.#workerTotals();
-        return {
-          bounds: WRITE_LATENCY_BUCKETS,
-          perBucket: t.slice(Stat.WRITE_LATENCY_BUCKETS),
-          sum: (t[Stat.WRITE_LATENCY_SUM_MICROS] as number) / 1e6,
-          count: t[Stat.WRITE_LATENCY_COUNT] as number,
-        };
-      },
+      workers: () => ({ alive: this.#pool?.alive ?? 0, restarts: this.#pool?.restarts ?? 0 }),
+      breakerState: () => this.breakerState(),
+      workerTotals: () => this.#workerTotals(),
     });
     if (!this.active) {
       this.#log.info(
@@ -175,55 +133,23 @@ export class Audit {
       );
       return;
     }
-    this.#pool = new Piscina({
-      filename: workerFile(),
-      minThreads: this.config.workers,
-      maxThreads: this.config.workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-    });
+    const pool = new DrainPool(this.config.workers, this.#log);
+    this.#pool = pool;
     const instance = randomBytes(6);
-    for (let shard = 0; shard < this.config.workers; shard++) this.#startShard(shard, instance);
-    if (this.config.handleSignals) this.#handleSignals();
-    this.#log.info(describeConfig(this.config), 'Audit system initialized');
-  }
-
-  #startShard(shard: number, instance: Uint8Array): void {
-    const pool = this.#pool;
-    const producer = this.#producers[shard];
-    if (!pool || !producer) return;
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', (m: WorkerMessage) => {
-      if (m.type === 'log') this.#log[m.level](m.fields ?? {}, m.msg);
+    this.#producers.forEach((producer, shard) => {
+      pool.start({
+        shard,
+        ring: producer.buffer,
+        stats: this.#stats,
+        config: this.config,
+        breaker: this.#breaker,
+        createdAt: this.#createdAt,
+        instance,
+        host: hostname(),
+      });
     });
-    const task: DrainTask = {
-      shard,
-      ring: producer.buffer,
-      stats: this.#stats,
-      config: this.config,
-      breaker: this.#breaker,
-      createdAt: this.#createdAt,
-      instance,
-      host: hostname(),
-      port: port2,
-    };
-    this.#alive++;
-    pool.run(task, { transferList: [port2] as never }).then(
-      () => {
-        this.#alive--;
-        port1.close();
-      },
-      (err: Error) => {
-        this.#alive--;
-        port1.close();
-        if (this.#destroyed) return;
-        // piscina replaces the dead thread; we hand the shard to it, and the new drain re-reads
-        // every frame the dead one had not released.
-        this.#restarts++;
-        this.#log.error({ shard, error: err.message }, 'Audit worker died; restarting it');
-        setTimeout(() => this.#startShard(shard, instance), 50).unref();
-      },
-    );
+    if (this.config.handleSignals) this.#removeSignalHandlers = drainOnSignals(() => this.close(), this.#log);
+    this.#log.info(describeConfig(this.config), 'Audit system initialized');
   }
 
   /**
@@ -325,30 +251,9 @@ export class Audit {
     return this.#closing;
   }
 
-  /** SIGTERM/SIGINT: close() (drain to OpenSearch or the spool), then let the signal end the process. */
-  #handleSignals(): void {
-    const handler = (signal: NodeJS.Signals) => {
-      this.#log.info({ signal }, 'Audit draining before exit');
-      const exit = () => {
-        process.removeListener('SIGTERM', handler);
-        process.removeListener('SIGINT', handler);
-        // Other listeners may keep the process alive on purpose; with none, the default action
-        // (exit) applies again.
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      };
-      this.close().then(exit, (err: Error) => {
-        this.#log.error({ error: err.message }, 'Audit drain before exit failed');
-        exit();
-      });
-    };
-    this.#signalHandler = handler;
-    process.once('SIGTERM', handler);
-    process.once('SIGINT', handler);
-  }
-
   /** @internal The pool's threads, for fault-injection tests (terminate one mid-batch). */
   workerThreads(): readonly { terminate(): Promise<number> }[] {
-    return (this.#pool?.threads ?? []) as never;
+    return this.#pool?.threads ?? [];
   }
 
   /** @internal The shared circuit breaker's state: 0 closed, 1 open, 2 half open. */
@@ -358,18 +263,15 @@ export class Audit {
 
   async #close(timeoutMs: number): Promise<AuditStats> {
     const deadline = Date.now() + timeoutMs;
-    if (this.#signalHandler) {
-      process.removeListener('SIGTERM', this.#signalHandler);
-      process.removeListener('SIGINT', this.#signalHandler);
-    }
+    this.#removeSignalHandlers();
     for (const p of this.#producers) p.close();
-    while (this.#alive > 0 && Date.now() < deadline) await sleep(10);
+    while ((this.#pool?.alive ?? 0) > 0 && Date.now() < deadline) await sleep(10);
     const left = this.stats().inFlight;
-    this.#destroyed = true;
+    const alive = this.#pool?.alive ?? 0;
     await this.#pool?.destroy();
     this.#unregister();
     const final = this.stats();
-    if (left > 0 || this.#alive > 0) {
+    if (left > 0 || alive > 0) {
       throw new AuditError(
         'AUDIT_ERR_CLOSE_TIMEOUT',
         `close() gave up after ${timeoutMs / 1000} s with ${final.inFlight} events not acknowledged`,

@@ -62,6 +62,14 @@ export function createRingBuffer(capacity: number): SharedArrayBuffer {
   return new SharedArrayBuffer(RING_HEADER_BYTES + capacity);
 }
 
+/**
+ * Each shard's share of AUDIT_MAX_QUEUE_SIZE: the producer drops past it (ring_full) and the
+ * worker measures its fill against it (spilling to the spool past half).
+ */
+export function eventsPerShard(maxQueueSize: number, shards: number): number {
+  return Math.max(1, Math.floor(maxQueueSize / shards));
+}
+
 /** A frame larger than this is refused: a ring must hold at least two of the largest frames. */
 export function maxFrameBytes(capacity: number): number {
   return capacity / 2;

@@ -4,17 +4,17 @@
 // dead letter, written with its reason and never retried. A request that fails as a whole is
 // retried whole. Every attempt asks the shared circuit breaker first.
 
-import { appendFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 import type { AuditConfig } from '../config/resolve.js';
 import { Stat } from '../layout.js';
 import type { StatRow } from '../metrics/stat-row.js';
 import { type BulkItemResult, gzipBody, ndjson, postBulk } from '../opensearch/bulk.js';
-import { indexTemplate, templateName } from '../opensearch/template.js';
+import { ensureTemplate } from '../opensearch/setup.js';
+import { templateName } from '../opensearch/template.js';
 import type { AuditDocument } from '../worker/document.js';
 import { type Breaker, BreakerState } from './breaker.js';
+import { appendDeadLetters } from './dead-letters.js';
 
 export interface Delivery {
   indexed: number;
@@ -51,7 +51,6 @@ export function backoffMs(
 
 export class BulkSink {
   readonly #known = new Set<string>();
-  readonly #deadLetterDir: string;
 
   constructor(
     readonly client: Client,
@@ -59,9 +58,7 @@ export class BulkSink {
     readonly stats: StatRow,
     readonly log: Log,
     readonly breaker: Breaker,
-  ) {
-    this.#deadLetterDir = join(cfg.spoolDir, 'dead-letter');
-  }
+  ) {}
 
   #failure(error: string): void {
     if (this.breaker.failure() === 'opened') this.log('warn', 'Circuit breaker open', { error });
@@ -130,24 +127,18 @@ export class BulkSink {
     for (const doc of docs) {
       if (this.#known.has(doc.index)) continue;
       if (this.cfg.installTemplate) {
-        const name = templateName(this.cfg.indexPrefix);
+        const template = templateName(this.cfg.indexPrefix);
         try {
-          const exists = await this.client.indices.existsIndexTemplate({ name });
-          if (!exists.body) {
-            await this.client.indices.putIndexTemplate({
-              name,
-              body: indexTemplate({
-                prefix: this.cfg.indexPrefix,
-                shards: this.cfg.indexShards,
-                replicas: this.cfg.indexReplicas,
-              }) as never,
-            });
-            this.log('info', 'Index template installed', { template: name });
-          }
+          const outcome = await ensureTemplate(this.client, {
+            prefix: this.cfg.indexPrefix,
+            shards: this.cfg.indexShards,
+            replicas: this.cfg.indexReplicas,
+          });
+          if (outcome === 'installed') this.log('info', 'Index template installed', { template });
         } catch (err) {
           // Unreachable cluster: the bulk will fail and be retried. Forbidden: the operator installs
           // the template with the CLI, and we must not stop writing because we may not install it.
-          this.log('warn', 'Index template check failed', { template: name, error: (err as Error).message });
+          this.log('warn', 'Index template check failed', { template, error: (err as Error).message });
           return;
         }
       }
@@ -156,22 +147,7 @@ export class BulkSink {
   }
 
   async #deadLetter(dead: Array<[AuditDocument, BulkItemResult]>): Promise<void> {
-    const day = new Date().toISOString().slice(0, 10);
-    let lines = '';
-    for (const [doc, item] of dead) {
-      lines += `${JSON.stringify({
-        at: new Date().toISOString(),
-        status: item.status,
-        error: item.error?.type,
-        reason: item.error?.reason,
-        index: doc.index,
-        id: doc.id,
-        routing: doc.routing,
-        document: doc.source,
-      })}\n`;
-    }
-    await mkdir(this.#deadLetterDir, { recursive: true });
-    await appendFile(join(this.#deadLetterDir, `${day}.ndjson`), lines);
+    await appendDeadLetters(this.cfg.spoolDir, dead);
     this.log('warn', 'Events dead-lettered', { count: dead.length, status: dead[0]?.[1].status });
   }
 }

@@ -1,10 +1,13 @@
-// The dead-letter files the workers append to (AUDIT_SPOOL_DIR/dead-letter/<day>.ndjson, one JSON
-// object per line, written by BulkSink): reading them, grouping their reasons, and rewriting a
-// file with only the lines that must stay. A line that does not parse is never dropped.
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+// Dead letters: events OpenSearch refused for good (a mapping conflict, a document it cannot
+// parse), kept in AUDIT_SPOOL_DIR/dead-letter/<day>.ndjson, one JSON object per line. The one place
+// that knows the format: the workers append through appendDeadLetters(); the CLI reads, counts,
+// groups and rewrites through the rest. A line that does not parse is never dropped.
+import { appendFile, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BulkItemResult } from '../opensearch/bulk.js';
+import type { AuditDocument } from '../worker/document.js';
 
-/** One line as BulkSink writes it. */
+/** One line of a dead-letter file. */
 export interface DeadLetter {
   at: string;
   status: number;
@@ -28,6 +31,38 @@ export interface DeadLetterFile {
 
 export function deadLetterDir(spoolDir: string): string {
   return join(spoolDir, 'dead-letter');
+}
+
+/** Appends refused documents, with OpenSearch's answer for each, to today's (UTC) file. */
+export async function appendDeadLetters(
+  spoolDir: string,
+  dead: ReadonlyArray<readonly [AuditDocument, BulkItemResult]>,
+): Promise<void> {
+  const now = new Date().toISOString();
+  let lines = '';
+  for (const [doc, item] of dead) {
+    const entry: DeadLetter = {
+      at: now,
+      status: item.status,
+      error: item.error?.type,
+      reason: item.error?.reason,
+      index: doc.index,
+      id: doc.id,
+      routing: doc.routing,
+      document: doc.source,
+    };
+    lines += `${JSON.stringify(entry)}\n`;
+  }
+  const dir = deadLetterDir(spoolDir);
+  await mkdir(dir, { recursive: true });
+  await appendFile(join(dir, `${now.slice(0, 10)}.ndjson`), lines);
+}
+
+/** Dead letters kept now, readable or not (every non-empty line counts). */
+export async function countDeadLetters(spoolDir: string): Promise<number> {
+  let n = 0;
+  for (const file of await readDeadLetters(spoolDir)) n += file.entries.length + file.unreadable.length;
+  return n;
 }
 
 function parseLine(line: string): DeadLetter | undefined {

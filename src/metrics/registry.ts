@@ -3,6 +3,7 @@
 // a registry is scraped, so a scrape costs no message round trip and a request no label lookup.
 import type { Registry } from 'prom-client';
 import { AuditError } from '../errors.js';
+import { Stat, WRITE_LATENCY_BUCKETS } from '../layout.js';
 
 export interface Sample {
   value: number;
@@ -89,13 +90,8 @@ export interface MetricsSource {
   ringBytes(): { used: number; capacity: number };
   workers(): { alive: number; restarts: number };
   breakerState(): number;
-  spoolBytes(): number;
-  /** Worker totals: indexed, deadLettered, spooled, replayed, bulkOk, bulkFailed, retries. */
-  worker(): Record<
-    'indexed' | 'deadLettered' | 'spooled' | 'replayed' | 'recovered' | 'bulkOk' | 'bulkFailed' | 'retries',
-    number
-  >;
-  writeLatency(): { bounds: readonly number[]; perBucket: ArrayLike<number>; sum: number; count: number };
+  /** The workers' rows of the shared stats block, summed slot by slot (slots: `Stat`). */
+  workerTotals(): readonly number[];
 }
 
 const byLabel = (label: string, values: Record<string, number>): Sample[] =>
@@ -103,6 +99,7 @@ const byLabel = (label: string, values: Record<string, number>): Sample[] =>
 
 /** Registers the audit metrics in `registry`; returns a function that removes them again. */
 export function registerMetrics(registry: Registry, src: MetricsSource): () => void {
+  const total = (slot: number) => [{ value: src.workerTotals()[slot] ?? 0 }];
   const metrics = [
     new SnapshotMetric('audit_events_total', 'Audit events captured', 'counter', () => [
       { value: src.captured() },
@@ -138,55 +135,58 @@ export function registerMetrics(registry: Registry, src: MetricsSource): () => v
       'gauge',
       () => [{ value: src.breakerState() }],
     ),
-    new SnapshotMetric('audit_events_indexed_total', 'Events acknowledged by OpenSearch', 'counter', () => [
-      { value: src.worker().indexed },
-    ]),
+    new SnapshotMetric('audit_events_indexed_total', 'Events acknowledged by OpenSearch', 'counter', () =>
+      total(Stat.INDEXED),
+    ),
     new SnapshotMetric(
       'audit_events_dead_lettered_total',
       'Events OpenSearch refused for good, kept in the dead-letter file',
       'counter',
-      () => [{ value: src.worker().deadLettered }],
+      () => total(Stat.DEAD_LETTERED),
     ),
-    new SnapshotMetric('audit_events_spooled_total', 'Events written to the local spool', 'counter', () => [
-      { value: src.worker().spooled },
-    ]),
+    new SnapshotMetric('audit_events_spooled_total', 'Events written to the local spool', 'counter', () =>
+      total(Stat.SPOOLED),
+    ),
     new SnapshotMetric(
       'audit_events_replayed_total',
       'Spooled events replayed into OpenSearch',
       'counter',
-      () => [{ value: src.worker().replayed }],
+      () => total(Stat.REPLAYED),
     ),
     new SnapshotMetric(
       'audit_events_recovered_total',
       "An earlier process's spooled events delivered by this one",
       'counter',
-      () => [{ value: src.worker().recovered }],
+      () => total(Stat.RECOVERED),
     ),
-    new SnapshotMetric('audit_spool_bytes', 'Bytes in the local spool', 'gauge', () => [
-      { value: src.spoolBytes() },
-    ]),
+    new SnapshotMetric('audit_spool_bytes', 'Bytes in the local spool', 'gauge', () =>
+      total(Stat.SPOOL_BYTES),
+    ),
     new SnapshotMetric('audit_events_dropped_total', 'Events dropped, by reason', 'counter', () =>
       byLabel('reason', src.dropped()),
     ),
-    new SnapshotMetric('audit_bulk_requests_total', 'OpenSearch _bulk requests by outcome', 'counter', () => [
-      { labels: { outcome: 'success' }, value: src.worker().bulkOk },
-      { labels: { outcome: 'failure' }, value: src.worker().bulkFailed },
-    ]),
-    new SnapshotMetric('audit_bulk_retries_total', 'Bulk attempts that were retries', 'counter', () => [
-      { value: src.worker().retries },
-    ]),
+    new SnapshotMetric('audit_bulk_requests_total', 'OpenSearch _bulk requests by outcome', 'counter', () => {
+      const t = src.workerTotals();
+      return [
+        { labels: { outcome: 'success' }, value: t[Stat.BULK_OK] ?? 0 },
+        { labels: { outcome: 'failure' }, value: t[Stat.BULK_FAILED] ?? 0 },
+      ];
+    }),
+    new SnapshotMetric('audit_bulk_retries_total', 'Bulk attempts that were retries', 'counter', () =>
+      total(Stat.RETRIES),
+    ),
     new SnapshotMetric(
       'audit_opensearch_write_latency_seconds',
       'OpenSearch _bulk round-trip time',
       'histogram',
       () => {
-        const h = src.writeLatency();
+        const t = src.workerTotals();
         return histogramSamples(
           'audit_opensearch_write_latency_seconds',
-          h.bounds,
-          h.perBucket,
-          h.sum,
-          h.count,
+          WRITE_LATENCY_BUCKETS,
+          t.slice(Stat.WRITE_LATENCY_BUCKETS),
+          (t[Stat.WRITE_LATENCY_SUM_MICROS] ?? 0) / 1e6,
+          t[Stat.WRITE_LATENCY_COUNT] ?? 0,
         );
       },
     ),

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Breaker } from '../delivery/breaker.js';
 import { BulkSink, type Log } from '../delivery/bulk-sink.js';
 import { decodeEvent } from '../event.js';
-import { Stat } from '../layout.js';
+import { eventsPerShard, Stat } from '../layout.js';
 import { StatRow } from '../metrics/stat-row.js';
 import { createClient } from '../opensearch/client.js';
 import { Sanitizer } from '../redact/sanitizer.js';
@@ -72,8 +72,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   await spool.init();
   stats.set(Stat.SPOOL_BYTES, spool.bytes);
   const intervalMs = cfg.flushIntervalSeconds * 1000;
-  // The producer's per-shard drop limit (src/audit.ts divides the queue the same way).
-  const maxEvents = Math.max(1, Math.floor(cfg.maxQueueSize / cfg.workers));
+  const maxEvents = eventsPerShard(cfg.maxQueueSize, cfg.workers);
   let spilling = false;
 
   let batch: AuditDocument[] = [];

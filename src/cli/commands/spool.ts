@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import type { AuditConfig } from '../../config/resolve.js';
 import { Breaker, createBreakerBuffer } from '../../delivery/breaker.js';
 import { BulkSink } from '../../delivery/bulk-sink.js';
+import { countDeadLetters } from '../../delivery/dead-letters.js';
 import { createStatsBuffer } from '../../layout.js';
 import { StatRow } from '../../metrics/stat-row.js';
 import { spoolHolders } from '../../spool/holders.js';
@@ -55,17 +56,6 @@ async function inspect(dir: string, sampleSize: number) {
     deadLetters: await countDeadLetters(dir),
     sample,
   };
-}
-
-async function countDeadLetters(dir: string): Promise<number> {
-  const folder = join(dir, 'dead-letter');
-  let n = 0;
-  for (const f of await readdir(folder).catch(() => [] as string[])) {
-    if (!f.endsWith('.ndjson')) continue;
-    const text = await readFile(join(folder, f), 'utf8');
-    for (const line of text.split('\n')) if (line.trim() !== '') n++;
-  }
-  return n;
 }
 
 /** Refuses (exit 1) while another process holds a segment open, unless --force. */
