@@ -2,7 +2,7 @@
 // OpenSearch is configured). Replay delivers them the way the workers do (BulkSink: _bulk create
 // with the event's own _id, so a replayed event already indexed is a 409, not a duplicate; mapping
 // errors to the dead-letter file) and deletes each segment once it is acknowledged (Spool).
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { AuditConfig } from '../../config/resolve.js';
 import { Breaker, createBreakerBuffer } from '../../delivery/breaker.js';
