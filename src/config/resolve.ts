@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError } from '../errors.js';
-import { compileSecretPattern } from '../redact/sanitizer.js';
+import { compileSecretPattern } from '../redact/rules.js';
 
 export type IndexRotation = 'daily' | 'weekly' | 'monthly';
 

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { isAuditError } from '../../src/errors.js';
 import { BodyKind, type CapturedEvent } from '../../src/event.js';
-import { compileSecretPattern, luhn, REDACTED, Sanitizer } from '../../src/redact/sanitizer.js';
+import { luhn } from '../../src/redact/cards.js';
+import { compileSecretPattern } from '../../src/redact/rules.js';
+import { REDACTED, Sanitizer } from '../../src/redact/sanitizer.js';
 import { IndexNamer, toDocument } from '../../src/worker/document.js';
 
 const R = REDACTED;
