@@ -10,63 +10,21 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { type Audit, BodyKind, type CapturedEvent, createAudit } from '@pdaas/audit';
+import { type Audit, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { Bench } from 'tinybench';
 import { createApp } from '../examples/hono/app.js';
 import { EventEncoder } from '../src/event.js';
 import { createRingBuffer } from '../src/layout.js';
 import { RingProducer, WriteResult } from '../src/ring/producer.js';
+import { internals } from '../test/support/internals.js';
+import { getEvent, postBytesEvent } from './fixtures.js';
 
 const BATCH = 200;
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
 const silent = { info() {}, warn() {}, error() {} };
 
-function getEvent(): CapturedEvent {
-  return {
-    ts: Date.now(),
-    seq: 0,
-    method: 'GET',
-    path: '/policies/pol-123',
-    query: '',
-    route: '/policies/:id',
-    status: 200,
-    durationMs: 0.42,
-    actorId: 'user-42',
-    actorType: 'user',
-    organizationId: 'org-017',
-    accountId: 'acc-9',
-    action: 'policies.read',
-    target: 'policy:pol-123',
-    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-    requestId: 'req-1',
-    clientIp: '127.0.0.1',
-    userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
-    contentType: '',
-    bodyKind: BodyKind.NONE,
-    body: null,
-    bodySize: -1,
-    bodyTruncated: false,
-    error: '',
-  };
-}
-
 const kilobyte = Buffer.from(JSON.stringify({ name: 'policy', rules: 'x'.repeat(990) }));
-function postEvent(): CapturedEvent {
-  return {
-    ...getEvent(),
-    method: 'POST',
-    path: '/policies',
-    route: '/policies',
-    status: 201,
-    action: 'policies.create',
-    target: 'policies',
-    contentType: 'application/json',
-    bodyKind: BodyKind.BYTES,
-    body: kilobyte,
-    bodySize: kilobyte.length,
-  };
-}
 
 /**
  * A task that runs `op` BATCH times per sample, so timer granularity does not swamp sub-µs costs.
@@ -88,11 +46,16 @@ async function main() {
   // No OpenSearch: the worker spools what it drains, to a throwaway folder.
   const spoolDir = mkdtempSync(join(tmpdir(), 'pdaas-bench-'));
   const audit = await createAudit({ registry: new Registry(), logger: silent, workers: 1, spoolDir });
-  const get = getEvent();
-  const post = postEvent();
+  const get = getEvent(0);
+  const post = postBytesEvent(0, kilobyte);
   const bench = new Bench({ time: TIME_MS, warmup: true });
-  batched(bench, 'capture GET event (encode + ring write)', () => audit.capture(get), audit);
-  batched(bench, 'capture 1 KB POST event (encode + ring write)', () => audit.capture(post), audit);
+  batched(bench, 'capture GET event (encode + ring write)', () => internals(audit).capture(get), audit);
+  batched(
+    bench,
+    'capture 1 KB POST event (encode + ring write)',
+    () => internals(audit).capture(post),
+    audit,
+  );
   const encoder = new EventEncoder();
   batched(bench, 'encode 1 KB POST event: msgpackr fixed order', () => encoder.encode(post));
   const asJson = { ...post, body: kilobyte.toString('utf8') };

@@ -1,26 +1,21 @@
-// One worker's capacity: how many audit events per second one drain thread decodes, turns into
-// sanitized documents, encodes and ships, to the spool (no OpenSearch: the embedded default) and
-// to a real OpenSearch node. First stage by stage in this thread (µs per event), then end to end
-// through createAudit({ workers: 1 }), with the CPU the non-main threads spent per event.
-// Writes bench/results/pipeline.json. Run after `npm run build`: npx tsx bench/pipeline.ts
-//   BENCH_OPENSEARCH_URL=http://host:port  use that node instead of starting the dev node
-//                                          'bench' on port 9280 (stopped again if this run started it)
-//   --only=stages|spool|opensearch         run one part (for profiling with node --cpu-prof); no JSON
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { type Audit, type CapturedEvent, createAudit } from '@pdaas/audit';
+import { type Audit, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { DevNode } from '../scripts/opensearch/dev-node.js';
-import { BodyKind, decodeEvent, EventEncoder } from '../src/event.js';
+import type { CapturedEvent } from '../src/event.js';
+import { decodeEvent, EventEncoder } from '../src/event.js';
 import { GZIP_LEVEL, gzipBody, ndjson } from '../src/opensearch/bulk.js';
 import { Sanitizer } from '../src/redact/sanitizer.js';
 import { encodeRecords } from '../src/spool/records.js';
 import { Spool } from '../src/spool/spool.js';
 import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/worker/document.js';
+import { internals } from '../test/support/internals.js';
+import { eventAt, getEvent, postBody, postEvent } from './fixtures.js';
+import { statCpuUs } from './load/proc.js';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const STAGE_EVENTS = 2000;
@@ -33,106 +28,7 @@ const WARMUP = { spool: 5000, opensearch: 20_000 };
 const RING_BYTES = 256 * 1024 * 1024;
 /** Captured but not yet delivered: the pump waits below this, so the ring never fills. */
 const MAX_IN_FLIGHT = 50_000;
-const ORGS = 100;
 const silent = { info() {}, warn() {}, error() {} };
-
-// ---- the events: GET without a body and POST with a ~1 KB JSON body, alternating ----
-
-/** `digits` pseudo-random hex digits from n (splitmix32): the entropy of real trace and request ids. */
-function hex(n: number, digits: number): string {
-  let out = '';
-  let x = n;
-  while (out.length < digits) {
-    x = (x + 0x9e3779b9) | 0;
-    let z = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    out += ((z ^ (z >>> 16)) >>> 0).toString(16).padStart(8, '0');
-  }
-  return out.slice(0, digits);
-}
-
-function getEvent(n: number): CapturedEvent {
-  const org = `org-${String(n % ORGS).padStart(3, '0')}`;
-  return {
-    ts: Date.now(),
-    seq: n,
-    method: 'GET',
-    path: `/policies/pol-${n}`,
-    query: n % 4 === 0 ? `page=${n % 10}&limit=50` : '',
-    route: '/policies/:id',
-    status: 200,
-    durationMs: 0.42 + (n % 100) / 100,
-    actorId: `user-${n % 7}`,
-    actorType: 'user',
-    organizationId: org,
-    accountId: `acc-${n % 13}`,
-    action: 'policies.read',
-    target: `policy:pol-${n}`,
-    traceId: hex(n, 32),
-    requestId: hex(~n, 32).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'),
-    clientIp: '10.1.2.3',
-    userAgent:
-      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
-    contentType: '',
-    bodyKind: BodyKind.NONE,
-    body: null,
-    bodySize: -1,
-    bodyTruncated: false,
-    error: '',
-  };
-}
-
-/** About 1 KB of JSON with nested objects, an array, a secret key and a secret inside a string. */
-function postBody(n: number): Record<string, unknown> {
-  const org = `org-${String(n % ORGS).padStart(3, '0')}`;
-  return {
-    name: `policy-${n}`,
-    description: 'Lets the billing team read invoices and export the monthly reports to the ERP system.',
-    owner: { id: `user-${n % 7}`, email: `user-${n % 7}@example.com`, team: 'billing' },
-    rules: [
-      { effect: 'allow', actions: ['invoices:read', 'invoices:list'], resources: [`${org}/invoices/*`] },
-      {
-        effect: 'allow',
-        actions: ['reports:export'],
-        resources: [`${org}/reports/monthly`],
-        conditions: { ipRange: '10.0.0.0/8', mfa: true, maxAgeDays: 30 },
-      },
-      { effect: 'deny', actions: ['invoices:delete', 'invoices:void'], resources: ['*'] },
-    ],
-    integration: {
-      endpoint: 'https://erp.example.com/api/v2/sync',
-      username: 'svc-billing',
-      password: `pw-${n}-Tr0ub4dor&3`,
-      retries: 3,
-      timeoutMs: 2500,
-    },
-    tags: ['finance', 'billing', 'monthly', 'export', `batch-${n % 31}`],
-    note: `Rotated after INC-${n}; the old client sent Authorization: Bearer ghp_${'a1B2'.repeat(9)}`,
-    enabled: true,
-    priority: n % 5,
-  };
-}
-
-function postEvent(n: number): CapturedEvent {
-  const body = postBody(n);
-  return {
-    ...getEvent(n),
-    method: 'POST',
-    path: '/policies',
-    query: '',
-    route: '/policies',
-    status: 201,
-    action: 'policies.create',
-    target: 'policies',
-    contentType: 'application/json',
-    // What Hono's c.req.json() and Express's express.json() leave: the parsed value.
-    bodyKind: BodyKind.VALUE,
-    body,
-    bodySize: JSON.stringify(body).length,
-  };
-}
-
-const eventAt = (n: number): CapturedEvent => (n % 2 === 0 ? getEvent(n) : postEvent(n));
 
 // ---- measuring ----
 
@@ -284,14 +180,6 @@ async function stages() {
 
 // ---- end to end ----
 
-const tickUs = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-
-function statCpuUs(file: string): number {
-  const stat = readFileSync(file, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * tickUs; // utime + stime: fields 14 and 15
-}
-
 /** CPU µs so far of this process, of its main thread, and of each thread by id. */
 function cpuNow() {
   const u = process.cpuUsage();
@@ -332,7 +220,7 @@ async function pump(audit: Audit, from: number, to: number): Promise<void> {
       continue;
     }
     const end = Math.min(to, n + 1000);
-    for (; n < end; n++) audit.capture(eventAt(n));
+    for (; n < end; n++) internals(audit).capture(eventAt(n));
   }
 }
 

@@ -6,13 +6,8 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { compileExcludedPaths } from './capture/excluded-paths.js';
-import {
-  type AuditConfig,
-  type AuditOptions,
-  captureDisabled,
-  describeConfig,
-  resolveConfig,
-} from './config/resolve.js';
+import type { AuditConfig, AuditOptions } from './config/options.js';
+import { captureDisabled, describeConfig, resolveConfig } from './config/resolve.js';
 import { type BreakerState, createBreakerBuffer } from './delivery/breaker.js';
 import { AuditError } from './errors.js';
 import { BodyKind, type CapturedEvent, EventEncoder } from './event.js';

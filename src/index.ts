@@ -1,25 +1,12 @@
+// The public API of @pdaas/audit. Framework middleware lives in the subpaths `@pdaas/audit/hono`
+// and `@pdaas/audit/express`; the OpenSearch installers and payloads in `@pdaas/audit/opensearch`.
+// Everything else under src/ is internal and may change in any release.
+
 export { Audit, type AuditStats, type CreateAuditOptions, createAudit } from './audit.js';
 export type { AuditOverride, Principal } from './capture/request-fields.js';
-export {
-  type AuditConfig,
-  type AuditOptions,
-  envVariables,
-  type OpenSearchOptions,
-} from './config/resolve.js';
-export { AuditError, type AuditErrorCode, codes, isAuditError } from './errors.js';
-export { BodyKind, type CapturedEvent } from './event.js';
+export type { AuditConfig, AuditOptions, OpenSearchOptions } from './config/options.js';
+export { AuditError, type AuditErrorCode, isAuditError } from './errors.js';
 export type { AuditLogger } from './logger.js';
-export { type BulkAnswer, type BulkDoc, gzipBody, ndjson, postBulk } from './opensearch/bulk.js';
-export { createClient } from './opensearch/client.js';
-export {
-  getLifecyclePolicy,
-  type LifecycleOptions,
-  lifecyclePolicy,
-  policyId,
-  putLifecyclePolicy,
-} from './opensearch/lifecycle.js';
-export { putWriterRole, writerRole } from './opensearch/security.js';
-export { eventMappings, indexTemplate, type TemplateOptions, templateName } from './opensearch/template.js';
 export {
   type AuditEventPage,
   AuditReader,

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 
 const tickUs = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-function statCpuUs(file: string): number {
+/** User + system CPU µs of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file. */
+export function statCpuUs(file: string): number {
   const stat = readFileSync(file, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * tickUs; // utime + stime: fields 14 and 15, counted from field 3

@@ -1,7 +1,8 @@
 // What every command starts from: the AUDIT_* configuration and, for those that talk to
 // OpenSearch, a client made from it (TLS verification on unless AUDIT_OPENSEARCH_VERIFY_CERTS=false).
 import type { Client } from '@opensearch-project/opensearch';
-import { type AuditConfig, resolveConfig } from '../config/resolve.js';
+import type { AuditConfig } from '../config/options.js';
+import { resolveConfig } from '../config/resolve.js';
 import { createClient, warnIfInsecure } from '../opensearch/client.js';
 import { usageError } from './args.js';
 import type { Output } from './output.js';

@@ -1,6 +1,6 @@
 // The flags that say what `setup` installs and what `health` expects to find installed: template
 // shards and replicas (defaults AUDIT_INDEX_SHARDS / AUDIT_INDEX_REPLICAS) and the lifecycle ages.
-import type { AuditConfig } from '../config/resolve.js';
+import type { AuditConfig } from '../config/options.js';
 import { type LifecycleOptions, lifecyclePolicy } from '../opensearch/lifecycle.js';
 import type { TemplateOptions } from '../opensearch/template.js';
 import { days, integer } from './args.js';

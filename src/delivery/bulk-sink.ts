@@ -6,7 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
-import type { AuditConfig } from '../config/resolve.js';
+import type { AuditConfig } from '../config/options.js';
 import { Stat } from '../layout.js';
 import type { StatRow } from '../metrics/stat-row.js';
 import { type BulkItemResult, gzipBody, ndjson, postBulk } from '../opensearch/bulk.js';

@@ -3,8 +3,32 @@
 // auth option, never into the URL (so they cannot leak through an error message that prints it).
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
-import type { OpenSearchConfig } from '../config/resolve.js';
+import type { OpenSearchConfig, OpenSearchOptions } from '../config/options.js';
+import { resolveConfig } from '../config/resolve.js';
+import { AuditError } from '../errors.js';
 
+/**
+ * An OpenSearch client for the installers and health check, from `options` over the
+ * `AUDIT_OPENSEARCH_*` variables, with the same TLS and credential handling as the pipeline.
+ * The caller closes it.
+ *
+ * @throws AuditError `AUDIT_ERR_INVALID_OPTION` when no host is configured or a value is wrong.
+ * @example
+ * const client = connect({ host: 'opensearch.internal', useSsl: true, username: 'admin', password });
+ * console.log((await syncTemplate(client, { prefix: 'audit' })).state); // 'created' | 'unchanged' | ...
+ * await client.close();
+ */
+export function connect(options: OpenSearchOptions = {}): Client {
+  const { opensearch } = resolveConfig({ opensearch: options });
+  if (!opensearch.url)
+    throw new AuditError(
+      'AUDIT_ERR_INVALID_OPTION',
+      'connect() needs opensearch.host or AUDIT_OPENSEARCH_HOST',
+    );
+  return createClient(opensearch);
+}
+
+/** The client of the pipeline and the CLI, from resolved settings. */
 export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: number } = {}): Client {
   if (!os.url) throw new TypeError('createClient needs opensearch.host');
   return new Client({

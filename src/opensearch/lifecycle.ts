@@ -1,9 +1,5 @@
-// The Index State Management policy of the deployment guide (hot 30 d → warm → cold read-only →
-// delete at 90 d), attached automatically to new `${prefix}-*` indices through `ism_template`.
-import type { Client } from '@opensearch-project/opensearch';
 import { AuditError } from '../errors.js';
 import { differences } from './compare.js';
-import { noHandler, send } from './request.js';
 
 export interface LifecycleOptions {
   prefix?: string;
@@ -60,55 +56,7 @@ export function lifecyclePolicy(opts: LifecycleOptions = {}) {
   };
 }
 
-/**
- * Creates or updates the lifecycle policy. Throws AUDIT_ERR_ISM_UNAVAILABLE when the cluster has no
- * ISM plugin, so a deployment cannot believe retention is in place when it is not.
- */
-export async function putLifecyclePolicy(client: Client, opts: LifecycleOptions = {}) {
-  const id = policyId(opts.prefix ?? 'audit');
-  const path = `/_plugins/_ism/policies/${encodeURIComponent(id)}`;
-  const current = await send(client, 'GET', path);
-  if (noHandler(current)) {
-    throw new AuditError(
-      'AUDIT_ERR_ISM_UNAVAILABLE',
-      `The cluster has no Index State Management plugin (GET ${path} has no handler); install opensearch-index-management to enforce retention`,
-    );
-  }
-  const existing =
-    current.statusCode === 200 ? (current.body as { _seq_no: number; _primary_term: number }) : undefined;
-  const query = existing
-    ? { if_seq_no: existing._seq_no, if_primary_term: existing._primary_term }
-    : undefined;
-  const put = await send(client, 'PUT', path, lifecyclePolicy(opts), query);
-  if (put.statusCode !== 200 && put.statusCode !== 201) {
-    throw new AuditError(
-      'AUDIT_ERR_OPENSEARCH',
-      `PUT ${path} answered ${put.statusCode}: ${JSON.stringify(put.body)}`,
-    );
-  }
-  return put.body;
-}
-
-/** Reads the installed policy back (its `policy` object), or undefined when none is installed. */
-export async function getLifecyclePolicy(client: Client, prefix = 'audit') {
-  const path = `/_plugins/_ism/policies/${encodeURIComponent(policyId(prefix))}`;
-  const answer = await send(client, 'GET', path);
-  if (noHandler(answer)) {
-    throw new AuditError(
-      'AUDIT_ERR_ISM_UNAVAILABLE',
-      `The cluster has no Index State Management plugin (GET ${path})`,
-    );
-  }
-  if (answer.statusCode === 404) return undefined;
-  if (answer.statusCode !== 200) {
-    throw new AuditError(
-      'AUDIT_ERR_OPENSEARCH',
-      `GET ${path} answered ${answer.statusCode}: ${JSON.stringify(answer.body)}`,
-    );
-  }
-  return (answer.body as { policy: ReturnType<typeof lifecyclePolicy>['policy'] }).policy;
-}
-
+/** The REST path of the policy. */
 export function policyPath(prefix = 'audit'): string {
   return `/_plugins/_ism/policies/${encodeURIComponent(policyId(prefix))}`;
 }

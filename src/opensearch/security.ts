@@ -6,9 +6,13 @@
 // per-shard part, `indices:data/write/bulk[s]`, on the index, so the role has both. Against the
 // real plugin each of the four write permissions proved necessary: without any one, a bulk
 // answers 403 (whole request or per item).
-import type { Client } from '@opensearch-project/opensearch';
-import { AuditError } from '../errors.js';
 
+/**
+ * The writer role's payload for `PUT _plugins/_security/api/roles/<name>`.
+ *
+ * @example
+ * writerRole('audit').index_permissions[0].index_patterns; // ['audit-*']
+ */
 export function writerRole(prefix = 'audit') {
   return {
     cluster_permissions: ['cluster:monitor/health', 'indices:data/write/bulk'],
@@ -27,25 +31,4 @@ export function rolePath(name: string): string {
 
 export function userPath(name: string): string {
   return `/_plugins/_security/api/internalusers/${encodeURIComponent(name)}`;
-}
-
-/** Creates or replaces the role `name`; AUDIT_ERR_SECURITY_UNAVAILABLE without the security plugin. */
-export async function putWriterRole(client: Client, opts: { prefix?: string; name?: string } = {}) {
-  const name = opts.name ?? 'audit_writer';
-  const path = rolePath(name);
-  try {
-    const res = await client.transport.request({ method: 'PUT', path, body: writerRole(opts.prefix) });
-    return res.body;
-  } catch (err) {
-    const meta = (err as { meta?: { statusCode?: number; body?: unknown } }).meta;
-    if (meta?.statusCode === 400 && /no handler found/.test(JSON.stringify(meta.body))) {
-      throw new AuditError(
-        'AUDIT_ERR_SECURITY_UNAVAILABLE',
-        `The cluster has no security plugin (PUT ${path} has no handler); roles cannot be installed`,
-      );
-    }
-    throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} failed: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
 }

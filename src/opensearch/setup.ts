@@ -3,7 +3,7 @@
 // and says so per item. A plugin that is not there (ISM, security) makes its items `skipped` with
 // a coded reason; the caller decides whether that is a failure.
 import type { Client } from '@opensearch-project/opensearch';
-import type { OpenSearchConfig } from '../config/resolve.js';
+import type { OpenSearchConfig } from '../config/options.js';
 import { AuditError, type AuditErrorCode } from '../errors.js';
 import { createClient } from './client.js';
 import { differences } from './compare.js';

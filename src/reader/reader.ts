@@ -3,7 +3,8 @@
 // query DSL, so nothing they pass can widen the query. Paging is `search_after` on
 // (occurred_at, event_id), both fields of the event itself.
 import type { Client } from '@opensearch-project/opensearch';
-import { type AuditOptions, resolveConfig } from '../config/resolve.js';
+import type { AuditOptions } from '../config/options.js';
+import { resolveConfig } from '../config/resolve.js';
 import { AuditError } from '../errors.js';
 import { createClient, warnIfInsecure } from '../opensearch/client.js';
 

@@ -1,7 +1,7 @@
 // Worker side: a captured event becomes the stored audit document. Everything deferred from the
 // hot path happens here: the event id, ISO time, index name, query and body parsing, redaction.
 import { isIP } from 'node:net';
-import type { IndexRotation } from '../config/resolve.js';
+import type { IndexRotation } from '../config/options.js';
 import { BodyKind, type CapturedEvent } from '../event.js';
 import { nullObject, type Sanitizer } from '../redact/sanitizer.js';
 

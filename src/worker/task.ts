@@ -1,7 +1,7 @@
 // The contract between the main thread and the drain workers: the task each worker runs and the
 // messages it sends back. The shared-memory side of the contract is in src/layout.ts.
 import type { MessagePort } from 'node:worker_threads';
-import type { AuditConfig } from '../config/resolve.js';
+import type { AuditConfig } from '../config/options.js';
 
 export interface DrainTask {
   shard: number;

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
-import { createAudit, writerRole } from '@pdaas/audit';
+import { createAudit } from '@pdaas/audit';
+import { writerRole } from '@pdaas/audit/opensearch';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';

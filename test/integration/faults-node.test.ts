@@ -17,6 +17,7 @@ import {
   summary,
   waitFor,
 } from '../support/faults.js';
+import { internals } from '../support/internals.js';
 import { createConflictingIndex, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 describe('fault scenarios against the real node', () => {
@@ -95,7 +96,7 @@ describe('fault scenarios against the real node', () => {
     });
     for (const at of [2_500, 5_000, 7_500]) {
       await sleep(at === 2_500 ? at : 2_500);
-      const threads = audit.workerThreads();
+      const threads = internals(audit).workerThreads();
       expect(threads.length).toBeGreaterThan(0);
       await threads[0]?.terminate();
     }

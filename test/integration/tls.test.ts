@@ -4,15 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
-import {
-  type Audit,
-  createReader,
-  indexTemplate,
-  type OpenSearchOptions,
-  putWriterRole,
-  templateName,
-  writerRole,
-} from '@pdaas/audit';
+import { type Audit, createReader, type OpenSearchOptions } from '@pdaas/audit';
+import { indexTemplate, syncRole, templateName, writerRole } from '@pdaas/audit/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
@@ -153,7 +146,7 @@ describe('TLS to a secure OpenSearch', () => {
       name: templateName(prefix),
       body: indexTemplate({ prefix, shards: 1, replicas: 0 }) as never,
     });
-    await putWriterRole(admin, { prefix, name: role });
+    expect((await syncRole(admin, { prefix, name: role })).state).toBe('created');
     const stored = await admin.transport.request({
       method: 'GET',
       path: `/_plugins/_security/api/roles/${role}`,

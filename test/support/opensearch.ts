@@ -3,7 +3,7 @@
 // never overlaps the production `audit-*` template (equal priorities on overlapping patterns fail).
 import { randomBytes } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
-import { eventMappings } from '@pdaas/audit';
+import { eventMappings } from '@pdaas/audit/opensearch';
 import { inject } from 'vitest';
 
 export function testUrl(): string {

@@ -3,6 +3,7 @@
 import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { createApp } from '../../examples/hono/app.js';
+import { internals } from './internals.js';
 
 const events = Number(process.env.EVENTS);
 const prefix = String(process.env.PREFIX);
@@ -29,5 +30,5 @@ for (let n = 0; n < events; n++) {
 }
 while (audit.stats().spooled < events || audit.stats().inFlight > 0)
   await new Promise((r) => setTimeout(r, 50));
-console.log(`SPOOLED ${audit.stats().spooled} breaker ${audit.breakerState()}`);
+console.log(`SPOOLED ${audit.stats().spooled} breaker ${internals(audit).breakerState()}`);
 setInterval(() => undefined, 60_000);

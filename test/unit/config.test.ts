@@ -2,13 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type AuditOptions,
-  captureDisabled,
-  describeConfig,
-  envVariables,
-  resolveConfig,
-} from '../../src/config/resolve.js';
+import type { AuditOptions } from '../../src/config/options.js';
+import { captureDisabled, describeConfig, resolveConfig } from '../../src/config/resolve.js';
+import { envVariables } from '../../src/config/settings.js';
 import { type AuditError, isAuditError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-config-'));

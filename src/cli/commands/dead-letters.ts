@@ -3,7 +3,7 @@
 // fixed (the mapping corrected, the conflicting index deleted), redrive sends them again with
 // their own _id and routing: what is indexed leaves the file, what fails again stays with the new
 // reason.
-import type { AuditConfig } from '../../config/resolve.js';
+import type { AuditConfig } from '../../config/options.js';
 import {
   type DeadLetter,
   type DeadLetterFile,

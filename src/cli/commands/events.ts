@@ -1,7 +1,7 @@
 // `pdaas-audit count|search|tail --org ORG`: reading one organization's events through the
 // tenant-scoped reader, which builds every query itself (the organization filter first), so no
 // flag can widen what is read.
-import type { AuditConfig } from '../../config/resolve.js';
+import type { AuditConfig } from '../../config/options.js';
 import { createReader, type EventFilter } from '../../reader/reader.js';
 import { duration, EXIT, EXIT_HELP, integer, parse, statusFilter, time, usageError } from '../args.js';
 import { type Command, loadConfig, withClient } from '../context.js';

@@ -4,7 +4,7 @@
 // errors to the dead-letter file) and deletes each segment once it is acknowledged (Spool).
 import { stat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { AuditConfig } from '../../config/resolve.js';
+import type { AuditConfig } from '../../config/options.js';
 import { Breaker, createBreakerBuffer } from '../../delivery/breaker.js';
 import { BulkSink } from '../../delivery/bulk-sink.js';
 import { countDeadLetters } from '../../delivery/dead-letters.js';

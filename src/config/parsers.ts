@@ -1,0 +1,148 @@
+// Value parsers: each turns an environment string or a code value into a value, or INVALID, and
+// says what it expects (the message of a wrong value and the configuration docs use it).
+import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { compileSecretPattern } from '../redact/rules.js';
+import type { IndexRotation } from './options.js';
+
+export const INVALID = Symbol('invalid');
+export type Parsed<T> = T | typeof INVALID;
+
+export interface Parser<T> {
+  readonly expected: string;
+  readonly fromEnv: (raw: string) => Parsed<T>;
+  readonly fromCode: (value: unknown) => Parsed<T>;
+}
+
+export const INTEGER = /^-?\d+$/;
+export const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
+export function integer(min: number, max: number): Parser<number> {
+  const check = (n: number) => (Number.isSafeInteger(n) && n >= min && n <= max ? n : INVALID);
+  return {
+    expected: `an integer from ${min} to ${max}`,
+    fromEnv: (raw) => (INTEGER.test(raw) ? check(Number(raw)) : INVALID),
+    fromCode: (v) => (typeof v === 'number' ? check(v) : INVALID),
+  };
+}
+
+/** A finite number in (min, max] when `exclusiveMin`, else in [min, max]. */
+export function decimal(min: number, max: number, exclusiveMin: boolean): Parser<number> {
+  const check = (n: number) =>
+    Number.isFinite(n) && (exclusiveMin ? n > min : n >= min) && n <= max ? n : INVALID;
+  return {
+    expected: exclusiveMin
+      ? `a number greater than ${min} and at most ${max}`
+      : `a number from ${min} to ${max}`,
+    fromEnv: (raw) => (DECIMAL.test(raw) ? check(Number(raw)) : INVALID),
+    fromCode: (v) => (typeof v === 'number' ? check(v) : INVALID),
+  };
+}
+
+export const TRUE = new Set(['true', '1', 'yes', 'on']);
+export const FALSE = new Set(['false', '0', 'no', 'off']);
+
+export const boolean: Parser<boolean> = {
+  expected: 'true or false, or 1/0, yes/no, on/off',
+  fromEnv: (raw) => {
+    const s = raw.toLowerCase();
+    return TRUE.has(s) ? true : FALSE.has(s) ? false : INVALID;
+  },
+  fromCode: (v) => (typeof v === 'boolean' ? v : INVALID),
+};
+
+/** A string parser; env and code values go through the same check. */
+export function string(expected: string, check: (s: string) => string | typeof INVALID): Parser<string> {
+  return { expected, fromEnv: check, fromCode: (v) => (typeof v === 'string' ? check(v) : INVALID) };
+}
+
+export const text = (max: number) =>
+  string(`a non-empty string of at most ${max} characters`, (s) =>
+    s.length > 0 && s.length <= max ? s : INVALID,
+  );
+
+// OpenSearch index names are lowercase and may not start with '-', '_' or '+'.
+export const INDEX_NAME = /^[a-z0-9][a-z0-9_-]{0,99}$/;
+export const indexName = string(
+  '1 to 100 lowercase letters, digits, "-" or "_", not starting with "-" or "_"',
+  (s) => (INDEX_NAME.test(s) ? s : INVALID),
+);
+
+export const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
+export const host = string('a hostname or IP address without scheme or port', (s) => {
+  const bracketed = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : undefined;
+  if (bracketed !== undefined) return isIP(bracketed) === 6 ? bracketed : INVALID;
+  if (isIP(s) !== 0) return s;
+  if (/^[\d.]+$/.test(s) || s.length > 253) return INVALID; // digits only: a malformed IPv4
+  return s.split('.').every((label) => LABEL.test(label)) ? s : INVALID;
+});
+
+export const readableFile = string('the path of a readable file', (s) => {
+  if (s.length === 0) return INVALID;
+  try {
+    accessSync(s, constants.R_OK);
+    return statSync(s).isFile() ? s : INVALID;
+  } catch {
+    return INVALID;
+  }
+});
+
+export const directory = string('a non-empty path', (s) =>
+  s.length > 0 ? resolve(process.cwd(), s) : INVALID,
+);
+
+export function oneOf<T extends string>(...values: T[]): Parser<T> {
+  const check = (v: unknown) => (values.includes(v as T) ? (v as T) : INVALID);
+  return { expected: `one of ${values.join(', ')}`, fromEnv: check, fromCode: check };
+}
+
+export const pathList: Parser<readonly string[]> = {
+  expected: 'a comma-separated list of paths, each starting with "/"',
+  fromEnv: (raw) => {
+    const list = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    return list.every((p) => p.startsWith('/')) ? list : INVALID;
+  },
+  fromCode: (v) =>
+    Array.isArray(v) && v.every((p) => typeof p === 'string' && p.startsWith('/')) ? [...v] : INVALID,
+};
+
+export const rotation = oneOf<IndexRotation>('daily', 'weekly', 'monthly');
+
+export const KEY_NAME = /^[^\s,]{1,100}$/;
+export const keyList: Parser<readonly string[]> = {
+  expected: 'a comma-separated list of key names, each 1 to 100 characters without spaces',
+  fromEnv: (raw) => {
+    const list = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    return list.every((k) => KEY_NAME.test(k)) ? list : INVALID;
+  },
+  fromCode: (v) =>
+    Array.isArray(v) && v.every((k) => typeof k === 'string' && KEY_NAME.test(k)) ? [...v] : INVALID,
+};
+
+/** RegExp objects or sources that compile and cannot match the empty string, kept as `/source/flags`. */
+export const patternList: Parser<readonly string[]> = {
+  expected:
+    'an array of regular expressions (RegExp objects or source strings) that compile and do not match the empty string',
+  fromEnv: () => INVALID,
+  fromCode: (v) => {
+    if (!Array.isArray(v)) return INVALID;
+    const out: string[] = [];
+    for (const p of v) {
+      if (typeof p !== 'string' && !(p instanceof RegExp)) return INVALID;
+      try {
+        const re = compileSecretPattern(p);
+        out.push(`/${re.source}/${re.flags}`);
+      } catch {
+        return INVALID;
+      }
+    }
+    return out;
+  },
+};
