@@ -98,7 +98,7 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
         const method = req.method;
         const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : '';
         const derived = route ? routes.get(method, route) : undefined;
-        const override = res.locals.audit as AuditOverride | undefined;
+        const override = res.locals.auditOverride as AuditOverride | undefined;
         const who = resolve(req, res) ?? {};
         const contentType = header(req, 'content-type') ?? '';
         const body =
@@ -142,7 +142,7 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
  */
 export function auditAs(override: AuditOverride): RequestHandler {
   return function auditOverride(_req: Request, res: Response, next: NextFunction) {
-    res.locals.audit = override;
+    res.locals.auditOverride = override;
     next();
   };
 }

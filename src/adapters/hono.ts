@@ -18,7 +18,7 @@ import { RouteActionCache } from '../capture/route-action.js';
 declare module 'hono' {
   interface ContextVariableMap {
     /** Overrides the route-derived action and target of this request's audit event. */
-    audit?: AuditOverride;
+    auditOverride?: AuditOverride;
     /** Who made the request; set it in your auth middleware and the audit uses it. */
     auditPrincipal?: Principal;
   }
@@ -127,7 +127,7 @@ async function captureBody(
  *
  * @example
  * const audit = await createAudit();
- * app.use(honoAudit(audit, { resolve: (c) => ({ actorId: c.get('user').id, organizationId: c.get('org') }) }));
+ * app.use(honoAudit(audit, { resolve: (c) => ({ actorId: c.get('user')?.id, organizationId: c.get('org') }) }));
  */
 export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): MiddlewareHandler {
   const { resolve = defaultResolve, clientIp = socketIp } = options;
@@ -156,7 +156,7 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
       const answered = c.req.routeIndex === ownIndex ? '' : (matchedRoutes(c)[c.req.routeIndex]?.path ?? '');
       const route = answered === '*' || answered === '/*' ? '' : answered;
       const derived = route ? routes.get(method, route) : undefined;
-      const override = c.get('audit');
+      const override = c.get('auditOverride');
       const who = resolve(c) ?? {};
       const header = headerReader(c);
       const contentType = header('content-type') ?? '';
@@ -207,7 +207,7 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
  */
 export function auditAs(override: AuditOverride): MiddlewareHandler {
   return async function auditOverride(c, next) {
-    c.set('audit', override);
+    c.set('auditOverride', override);
     await next();
   };
 }
