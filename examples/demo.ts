@@ -21,7 +21,7 @@ const audit = await createAudit({
   serviceName: 'demo',
   flushIntervalSeconds: 1,
   excludedPaths: ['/health', '/metrics'],
-  // One node cannot hold replicas; a real cluster keeps the guide's 5 shards and 1 replica.
+  // One node cannot hold replicas; a production cluster keeps 5 shards and 1 replica.
   indexShards: 1,
   indexReplicas: 0,
   ...(where && { opensearch: { host: where.hostname, port: Number(where.port) } }),

@@ -1,4 +1,4 @@
-// The deployment guide's load profiles against a real OpenSearch node: the audited Hono example
+// The production load profiles (5,000 req/s sustained, a 20,000 req/s spike, 100 tenants) against a real OpenSearch node: the audited Hono example
 // under a paced open loop of the example traffic mix (unique x-request-id per request, many
 // organizations), sampled for memory and ring occupancy, and ended with the accounting check:
 // documents per organization in OpenSearch equal the requests answered, and no event or request
@@ -67,7 +67,7 @@ export async function runProfile(
     AUDIT_OPENSEARCH_PORT: url.port,
     AUDIT_INDEX_PREFIX: prefix,
     AUDIT_SERVICE_NAME: 'load',
-    // One node holds no replicas; the guide's 5 shards stay a flag of `pdaas-audit setup`.
+    // One node holds no replicas; production's 5 shards stay a flag of `pdaas-audit setup`.
     AUDIT_INDEX_SHARDS: '1',
     AUDIT_INDEX_REPLICAS: '0',
   });

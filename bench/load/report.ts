@@ -78,7 +78,7 @@ function profilesSection(ps: ProfileResult[]): string[] {
     `| ${p.name} | ${p.orgs} | ${p.duration} | ${p.rate} | ${f(p.achieved_rps, 0)} | ${f(p.latency_ms.p50)} | ${f(p.latency_ms.p99)} | ${f(p.latency_ms.p999)} | ${f(p.opensearch_write_p95_ms, 1)} | ${p.peak_in_flight} / ${f(p.peak_ring_bytes / 1024, 0)} KiB | ${p.spilled ?? 'n/a'} | ${f(p.catch_up_seconds, 1)} | ${f(p.rss_mib.start, 0)} → ${f(p.rss_mib.end, 0)} (max ${f(p.rss_mib.max, 0)}, ${f(p.rss_mib.growth_pct, 1)} %) | ${p.accounting.documents} / ${p.answered} | ${p.accounting.organizations_mismatched} | ${p.accounting.duplicate_event_ids + p.accounting.duplicate_requests} | ${p.stats?.dropped.total ?? 'n/a'} | ${p.accounting.ok ? 'exact' : 'MISMATCH'} |`;
   const sustained = ps.find((p) => p.name === 'sustained');
   return [
-    "### The deployment guide's profiles, against a real OpenSearch node",
+    '### Production load profiles, against a real OpenSearch node',
     '',
     "The audited Hono example shipping to the project's OpenSearch 2.19 dev node (1 shard, 0 replicas, 1 GiB heap) on the same two cores, driven by the paced open-loop generator with the example traffic mix (list, read, create with a JSON body, update, delete, login; a unique x-request-id each). Latency is measured from each request's scheduled time and leaves out the first fifth of the run (at most 5 s: a cold JIT, the day's index being created), which still counts for accounting. After the run the audit settles, the server closes, and OpenSearch is counted per organization against the requests the generator saw answered.",
     '',

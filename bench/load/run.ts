@@ -1,6 +1,6 @@
 // `npm run load`: the performance proof of issue #6 in one run.
 // 1. Overhead, side by side: the Hono example bare, audited and with the pino peer (overhead.ts).
-// 2. The deployment guide's profiles against a real OpenSearch node, each ending with the
+// 2. The three production load profiles (sustained, spike, many tenants) against a real OpenSearch node, each ending with the
 //    accounting check (profiles.ts): sustained, spike and multi-tenant.
 // Writes bench/results/load.json and load.md, then regenerates BENCHMARKS.md.
 // Starts the project's OpenSearch dev node (port 9255) for the profiles unless AUDIT_OPENSEARCH_URL

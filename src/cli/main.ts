@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// pdaas-audit, the package's bin: the deployment guide's curl, jq and python steps as commands.
+// pdaas-audit, the package's bin: every operator step (setup, health, search, spool, dead letters,
+// indices, dashboards) as a command instead of hand-written curl, jq and python.
 // Everything is in run.ts and commands/; this file only binds them to the process.
 import { run } from './run.js';
 

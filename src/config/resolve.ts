@@ -144,8 +144,8 @@ export function describeConfig(config: AuditConfig): Record<string, unknown> {
 }
 
 /**
- * True when nothing is to be captured: `AUDIT_ENABLED=false` or an excluded path of `/*`, the
- * deployment guide's two rollback switches.
+ * True when nothing is to be captured: `AUDIT_ENABLED=false` or an excluded path of `/*`, the two
+ * switches that turn auditing off without a deploy.
  */
 export function captureDisabled(config: AuditConfig): boolean {
   return !config.enabled || config.excludedPaths.some((p) => /^\/\*+$/.test(p));

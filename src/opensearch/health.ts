@@ -1,4 +1,4 @@
-// The deployment guide's pre-deployment check, done with the credentials the app will use: can it
+// The check to run before a deployment, done with the credentials the app will use: can it
 // reach the cluster and read its health, is it allowed to `_bulk`, and are the template and the
 // lifecycle policy installed as `setup` would install them. Nothing is written: the bulk probe sets
 // `require_alias`, so its one item is refused before any index is created or document stored.

@@ -1,6 +1,6 @@
-// The audit indices as the guide's troubleshooting steps see them (`_cat/indices`: documents and
-// store size; the average event size of its `_stats` one-liner), and the dates in their names,
-// which tell which ones the Storage Overflow step may delete.
+// The audit indices as an operator sizes them (`_cat/indices`: documents and store size; the
+// average event size from `_stats`), and the dates in their names, which tell which ones may be
+// deleted when the disk runs full.
 import type { Client } from '@opensearch-project/opensearch';
 import { expectOk, send } from './request.js';
 
@@ -13,7 +13,7 @@ export interface IndexInfo {
   /** Bytes on disk, replicas included. */
   storeBytes: number | null;
   primaryStoreBytes: number | null;
-  /** Primary bytes per document (the guide's size / docs); null without documents. */
+  /** Primary bytes per document (store size / documents); null without documents. */
   avgEventBytes: number | null;
 }
 

@@ -1,8 +1,8 @@
-// The least-privilege writer role of the deployment guide, as a payload for the security plugin's
+// The least-privilege writer role, as a payload for the security plugin's
 // REST API. A writer with this role can create indices and bulk-index into `${prefix}-*` and read
 // cluster health, nothing else; run it with AUDIT_INSTALL_TEMPLATE=false and install the template
-// with an admin account. The guide lists `indices:data/write/bulk` as an index permission; the
-// security plugin (2.19.4, test/integration/tls.test.ts) checks it as a cluster permission and the
+// with an admin account. `indices:data/write/bulk` is commonly granted as an index permission,
+// but the security plugin (2.19.4, test/integration/tls.test.ts) checks it as a cluster permission and the
 // per-shard part, `indices:data/write/bulk[s]`, on the index, so the role has both. Against the
 // real plugin each of the four write permissions proved necessary: without any one, a bulk
 // answers 403 (whole request or per item).

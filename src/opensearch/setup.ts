@@ -200,8 +200,8 @@ async function canLogin(os: OpenSearchConfig, username: string, password: string
 }
 
 /**
- * The internal user the app writes as, with `role` among its roles (the guide's
- * opendistro_security_roles mapping). Other roles, backend roles and attributes it has are kept.
+ * The internal user the app writes as, with `role` among its roles (the internal user's
+ * opendistro_security_roles). Other roles, backend roles and attributes it has are kept.
  */
 export async function syncUser(
   client: Client,

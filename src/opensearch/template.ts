@@ -1,5 +1,5 @@
-// The index template of the deployment guide, extended with every field of the audit event so no
-// field is left to dynamic mapping (a string guessed as `text` cannot be aggregated later).
+// The index template of the audit indices: 5 primary shards and 1 replica by default, every field
+// of the audit event mapped explicitly so no field is left to dynamic mapping (a string guessed as `text` cannot be aggregated later).
 import { differences, flatSettings } from './compare.js';
 
 export interface TemplateOptions {
@@ -44,7 +44,7 @@ export function templateName(prefix: string): string {
   return `${prefix}-template`;
 }
 
-/** The body of `PUT _index_template/<prefix>-template`. Defaults are the guide's production values. */
+/** The body of `PUT _index_template/<prefix>-template`. Defaults are production values: 5 shards, 1 replica. */
 export function indexTemplate(opts: TemplateOptions = {}) {
   const { prefix = 'audit', shards = 5, replicas = 1, refreshInterval = '30s' } = opts;
   return {

@@ -1,5 +1,4 @@
-// `pdaas-audit dashboards import`: the guide's "Import OpenSearch Dashboards" step, with the
-// package's Audit System Health dashboard (ops/opensearch-dashboards/audit-system-health.ndjson).
+// `pdaas-audit dashboards import`: imports the package's Audit System Health dashboard (ops/opensearch-dashboards/audit-system-health.ndjson).
 import { existsSync, readFileSync } from 'node:fs';
 import { AuditError } from '../../errors.js';
 import { EXIT, EXIT_HELP, parse, subcommand, usageError } from '../args.js';

@@ -1,4 +1,4 @@
-// `pdaas-audit health`: the guide's pre-deployment check (cluster health, the app's credentials,
+// `pdaas-audit health`: the check to run before a deployment (cluster health, the app's credentials,
 // its right to _bulk, template and policy in place), ending in one verdict line.
 
 import { createClient, warnIfInsecure } from '../../opensearch/client.js';

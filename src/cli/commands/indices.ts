@@ -1,6 +1,6 @@
-// `pdaas-audit indices [delete --before DAY]`: the guide's storage troubleshooting (`_cat/indices`
-// sizes, the `_stats` average event size) and its Storage Overflow step "delete old indices",
-// by the dates in the index names instead of a hand-typed wildcard.
+// `pdaas-audit indices [delete --before DAY]`: what storage the audit indices take (`_cat/indices`
+// sizes, the `_stats` average event size), and deleting old ones when the disk runs full, by the
+// dates in the index names instead of a hand-typed wildcard.
 import { deleteIndices, type IndexInfo, indicesBefore, listIndices } from '../../opensearch/indices.js';
 import { day, EXIT, EXIT_HELP, parse, subcommand, usageError } from '../args.js';
 import { type Command, loadConfig, withClient } from '../context.js';

@@ -1,5 +1,5 @@
-// `pdaas-audit setup`: the guide's "create index templates and policies" and "OpenSearch user
-// setup" curl steps as one idempotent command.
+// `pdaas-audit setup`: the index template, the lifecycle policy, the writer role and the writer
+// user, installed by one idempotent command (a second run changes nothing and says so).
 import { type ItemResult, syncPolicy, syncRole, syncTemplate, syncUser } from '../../opensearch/setup.js';
 import { EXIT, EXIT_HELP, parse } from '../args.js';
 import { type Command, loadConfig, withClient } from '../context.js';
