@@ -20,6 +20,12 @@ import { RingProducer, WriteResult } from './ring/producer.js';
 import { drainOnSignals } from './signals.js';
 import { DrainPool } from './worker/pool.js';
 
+/**
+ * The options of createAudit(): every AuditOptions setting, plus where metrics and logs go.
+ *
+ * @example
+ * const audit = await createAudit({ serviceName: 'api', registry: new Registry(), logger: pino() });
+ */
 export interface CreateAuditOptions extends AuditOptions {
   /** prom-client registry for the metrics; the default registry when omitted. */
   registry?: Registry;
@@ -30,6 +36,10 @@ export interface CreateAuditOptions extends AuditOptions {
 /**
  * The accounting snapshot of this process's events, exact at any moment:
  * captured = indexed + deadLettered + dropped.total + spooled + inFlight.
+ *
+ * @example
+ * const { captured, indexed, dropped } = audit.stats();
+ * if (dropped.total > 0) console.warn('audit events lost', dropped.byReason);
  */
 export interface AuditStats {
   captured: number;
@@ -62,6 +72,17 @@ function withoutBody(event: CapturedEvent, note: string): CapturedEvent {
   return event;
 }
 
+/**
+ * The audit pipeline of one process: the middleware captures into it, worker threads deliver
+ * from it. Make one with createAudit() at start and close() it at shutdown.
+ *
+ * @example
+ * const audit = await createAudit({ serviceName: 'billing' });
+ * app.use(honoAudit(audit));
+ * // ... at shutdown, after the server stopped taking requests:
+ * const final = await audit.close();
+ * console.log(final.indexed, final.spooled, final.dropped.total);
+ */
 export class Audit {
   readonly config: AuditConfig;
   readonly registry: Registry;

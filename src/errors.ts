@@ -11,8 +11,25 @@ export const codes = {
   AUDIT_ERR_WORKER_FILE: 'The compiled worker file is missing (run npm run build in a source checkout)',
 } as const;
 
+/**
+ * The codes of AuditError, each listed with its meaning in docs/ERRORS.md.
+ *
+ * @example
+ * const code: AuditErrorCode = 'AUDIT_ERR_CLOSE_TIMEOUT';
+ */
 export type AuditErrorCode = keyof typeof codes;
 
+/**
+ * Every error this library throws: a stable `code` to match on, a message that names the
+ * option, file or server answer at fault, and the underlying `cause` when there is one.
+ *
+ * @example
+ * try {
+ *   await createAudit({ batchSize: 0 });
+ * } catch (err) {
+ *   if (err instanceof AuditError && err.code === 'AUDIT_ERR_INVALID_OPTION') console.error(err.message);
+ * }
+ */
 export class AuditError extends Error {
   readonly code: AuditErrorCode;
 
@@ -23,6 +40,14 @@ export class AuditError extends Error {
   }
 }
 
+/**
+ * True when `err` is an AuditError, and has `code` when one is given.
+ *
+ * @example
+ * await audit.close({ timeoutSeconds: 5 }).catch((err) => {
+ *   if (!isAuditError(err, 'AUDIT_ERR_CLOSE_TIMEOUT')) throw err;
+ * });
+ */
 export function isAuditError(err: unknown, code?: AuditErrorCode): err is AuditError {
   return err instanceof AuditError && (code === undefined || err.code === code);
 }

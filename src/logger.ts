@@ -1,6 +1,12 @@
 // The library logs through a pino-style logger (`info(fields, msg)`), so a pino instance can be
 // passed as is. The default writes one JSON line per entry to stderr.
 
+/**
+ * A pino-style logger (`info(fields, msg)`); a pino instance fits as it is.
+ *
+ * @example
+ * const audit = await createAudit({ logger: pino({ name: 'audit' }) });
+ */
 export interface AuditLogger {
   info(fields: Record<string, unknown>, msg: string): void;
   warn(fields: Record<string, unknown>, msg: string): void;

@@ -16,6 +16,12 @@ import { buildEvent } from '../capture/build-event.js';
 import type { AuditOverride, Principal } from '../capture/request-fields.js';
 import { RouteActionCache } from '../capture/route-action.js';
 
+/**
+ * Options of expressAudit(): where the principal and the client address come from.
+ *
+ * @example
+ * app.use(expressAudit(audit, { resolve: (req) => ({ actorId: req.user?.id, organizationId: req.user?.orgId }) }));
+ */
 export interface ExpressAuditOptions {
   /**
    * Who made the request and for which tenant. Default: `res.locals.auditPrincipal`, else the
@@ -147,7 +153,12 @@ export function auditAs(override: AuditOverride): RequestHandler {
   };
 }
 
-/** A ready `/metrics` handler serving the audit's prom-client registry. */
+/**
+ * A ready `/metrics` handler serving the audit's prom-client registry.
+ *
+ * @example
+ * app.get('/metrics', expressMetrics(audit));
+ */
 export function expressMetrics(audit: Audit): RequestHandler {
   return function metrics(_req: Request, res: Response, next: NextFunction) {
     audit.registry.metrics().then((text) => {

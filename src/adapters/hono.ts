@@ -24,6 +24,12 @@ declare module 'hono' {
   }
 }
 
+/**
+ * Options of honoAudit(): where the principal and the client address come from.
+ *
+ * @example
+ * app.use(honoAudit(audit, { resolve: (c) => ({ actorId: c.get('user')?.id, organizationId: c.get('org') }) }));
+ */
 export interface HonoAuditOptions {
   /**
    * Who made the request and for which tenant. Default: `c.get('auditPrincipal')`, else the
@@ -212,7 +218,12 @@ export function auditAs(override: AuditOverride): MiddlewareHandler {
   };
 }
 
-/** A ready `/metrics` handler serving the audit's prom-client registry. */
+/**
+ * A ready `/metrics` handler serving the audit's prom-client registry.
+ *
+ * @example
+ * app.get('/metrics', honoMetrics(audit));
+ */
 export function honoMetrics(audit: Audit) {
   return async function metrics(c: Context) {
     return c.body(await audit.registry.metrics(), 200, { 'content-type': audit.registry.contentType });

@@ -21,7 +21,13 @@ export function traceIdFrom(traceparent: string | undefined | null): string {
   return traceparent.slice(3, 35);
 }
 
-/** Who made the request and for which tenant. */
+/**
+ * Who made the request and for which tenant; every field is optional (an unknown actor is still
+ * audited).
+ *
+ * @example
+ * c.set('auditPrincipal', { actorId: user.id, actorType: 'user', organizationId: user.orgId });
+ */
 export interface Principal {
   actorId?: string;
   actorType?: string;
@@ -29,7 +35,12 @@ export interface Principal {
   accountId?: string;
 }
 
-/** Per-route override of what the route-derived action and target say. */
+/**
+ * Per-route override of what the route-derived action and target say; set it with auditAs().
+ *
+ * @example
+ * app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), handler);
+ */
 export interface AuditOverride {
   action?: string;
   target?: string;

@@ -3,6 +3,12 @@
 
 export type IndexRotation = 'daily' | 'weekly' | 'monthly';
 
+/**
+ * Where and how to reach OpenSearch. Each field falls back to its `AUDIT_OPENSEARCH_*` variable.
+ *
+ * @example
+ * await createAudit({ opensearch: { host: 'opensearch.internal', useSsl: true, caCerts: '/etc/ca.pem' } });
+ */
 export interface OpenSearchOptions {
   /** Hostname or IP address, no scheme, no port. `AUDIT_OPENSEARCH_HOST`; default unset (no OpenSearch). */
   host?: string;
@@ -114,7 +120,13 @@ export interface OpenSearchConfig {
   readonly url: string | undefined;
 }
 
-/** The resolved settings: every field present, validated, and deeply frozen. */
+/**
+ * The resolved settings: every field present, validated, and deeply frozen (`audit.config`).
+ *
+ * @example
+ * const audit = await createAudit();
+ * console.log(audit.config.batchSize, audit.config.opensearch.url);
+ */
 export interface AuditConfig {
   readonly enabled: boolean;
   readonly serviceName: string;

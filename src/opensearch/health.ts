@@ -25,6 +25,12 @@ export interface Check {
 
 export type Verdict = 'healthy' | 'degraded' | 'unhealthy';
 
+/**
+ * The outcome of checkHealth(): one verdict, a readable summary, and each check.
+ *
+ * @example
+ * for (const check of report.checks) console.log(check.name, check.status, check.detail);
+ */
 export interface HealthReport {
   /** unhealthy if a check failed, degraded if one warned, else healthy. */
   verdict: Verdict;
@@ -33,6 +39,12 @@ export interface HealthReport {
   checks: Check[];
 }
 
+/**
+ * What checkHealth() compares against and probes.
+ *
+ * @example
+ * await checkHealth(client, { template: { prefix: 'audit' }, policy: { deleteAfterDays: 365 }, probeIndex: 'audit-api-2026-12-02' });
+ */
 export interface HealthOptions {
   template: TemplateOptions;
   policy: LifecycleOptions;
@@ -66,6 +78,14 @@ function report(checks: Check[]): HealthReport {
   return { ...verdictOf(checks), checks };
 }
 
+/**
+ * Checks, with the client's credentials and without writing anything: cluster health, the right to
+ * `_bulk`, and whether template and lifecycle policy are installed as setup would install them.
+ *
+ * @example
+ * const report = await checkHealth(client, { template: { prefix: 'audit' }, policy: {}, probeIndex: 'audit-api-2026-12-02' });
+ * if (report.verdict !== 'healthy') console.error(report.summary);
+ */
 export async function checkHealth(client: Client, opts: HealthOptions): Promise<HealthReport> {
   const who = opts.username === undefined ? 'without credentials' : `as ${opts.username}`;
   const checks: Check[] = [];

@@ -1,6 +1,12 @@
 import { AuditError } from '../errors.js';
 import { differences } from './compare.js';
 
+/**
+ * Ages (in days) of the lifecycle's hot → warm → cold → delete states.
+ *
+ * @example
+ * await syncPolicy(client, { prefix: 'audit', warmAfterDays: 7, coldAfterDays: 30, deleteAfterDays: 365 });
+ */
 export interface LifecycleOptions {
   prefix?: string;
   warmAfterDays?: number;
@@ -10,11 +16,22 @@ export interface LifecycleOptions {
   warmReplicas?: number;
 }
 
+/**
+ * The lifecycle policy's id for an index prefix.
+ *
+ * @example
+ * policyId('audit'); // 'audit-lifecycle'
+ */
 export function policyId(prefix: string): string {
   return `${prefix}-lifecycle`;
 }
 
-/** The body of `PUT _plugins/_ism/policies/<prefix>-lifecycle`. */
+/**
+ * The body of `PUT _plugins/_ism/policies/<prefix>-lifecycle`.
+ *
+ * @example
+ * const body = lifecyclePolicy({ prefix: 'audit', deleteAfterDays: 365 });
+ */
 export function lifecyclePolicy(opts: LifecycleOptions = {}) {
   const {
     prefix = 'audit',

@@ -28,6 +28,14 @@ export type ItemState =
   | 'skipped'
   | 'failed';
 
+/**
+ * What an installer found and did: `created`, `updated` (with the changes), `unchanged`, `would
+ * create`/`would update` (dry run), `skipped` (plugin missing, with a code) or `failed`.
+ *
+ * @example
+ * const result = await syncTemplate(client, { prefix: 'audit' });
+ * if (result.state === 'failed') throw new Error(result.detail);
+ */
 export interface ItemResult {
   kind: ItemKind;
   name: string;
@@ -39,6 +47,12 @@ export interface ItemResult {
   code?: AuditErrorCode;
 }
 
+/**
+ * Options shared by the installers.
+ *
+ * @example
+ * await syncTemplate(client, { prefix: 'audit' }, { dryRun: true }); // compares only
+ */
 export interface SyncOptions {
   /** Compare only; report `would create` / `would update`. */
   dryRun?: boolean;
@@ -75,7 +89,12 @@ async function apply(
   return { kind, name, state: installed ? 'updated' : 'created', ...diff };
 }
 
-/** The index template `<prefix>-template` for `<prefix>-*`. */
+/**
+ * Installs or updates the index template `<prefix>-template` for `<prefix>-*`.
+ *
+ * @example
+ * const { state, changes } = await syncTemplate(client, { prefix: 'audit', shards: 5, replicas: 1 });
+ */
 export async function syncTemplate(
   client: Client,
   opts: TemplateOptions,
@@ -104,7 +123,13 @@ export async function syncTemplate(
   );
 }
 
-/** The ISM lifecycle policy `<prefix>-lifecycle`, attached to new `<prefix>-*` indices by its ism_template. */
+/**
+ * Installs or updates the ISM lifecycle policy `<prefix>-lifecycle`, attached to new `<prefix>-*`
+ * indices by its ism_template; `skipped` with AUDIT_ERR_ISM_UNAVAILABLE on a cluster without ISM.
+ *
+ * @example
+ * const { state } = await syncPolicy(client, { prefix: 'audit', deleteAfterDays: 365 });
+ */
 export async function syncPolicy(
   client: Client,
   opts: LifecycleOptions,
@@ -137,7 +162,13 @@ export async function syncPolicy(
   );
 }
 
-/** The least-privilege writer role (security plugin). */
+/**
+ * Installs or updates the least-privilege writer role (security plugin); `skipped` with
+ * AUDIT_ERR_SECURITY_UNAVAILABLE on a cluster without it.
+ *
+ * @example
+ * const { state } = await syncRole(client, { prefix: 'audit', name: 'audit_writer' });
+ */
 export async function syncRole(
   client: Client,
   opts: { prefix?: string; name?: string },

@@ -1,7 +1,14 @@
 // The index template of the audit indices: 5 primary shards and 1 replica by default, every field
-// of the audit event mapped explicitly so no field is left to dynamic mapping (a string guessed as `text` cannot be aggregated later).
+// of the audit event mapped explicitly so no field is left to dynamic mapping (a string guessed as
+// `text` cannot be aggregated later).
 import { differences, flatSettings } from './compare.js';
 
+/**
+ * Index prefix, shard and replica counts and refresh interval of the index template.
+ *
+ * @example
+ * await syncTemplate(client, { prefix: 'audit', shards: 5, replicas: 1, refreshInterval: '5s' });
+ */
 export interface TemplateOptions {
   /** Index prefix; the template matches `${prefix}-*`. */
   prefix?: string;
@@ -10,6 +17,12 @@ export interface TemplateOptions {
   refreshInterval?: string;
 }
 
+/**
+ * The mapping of every field of a stored audit event.
+ *
+ * @example
+ * Object.keys(eventMappings.properties); // ['event_id', 'occurred_at', ...]
+ */
 export const eventMappings = {
   dynamic: 'false',
   properties: {
@@ -40,11 +53,23 @@ export const eventMappings = {
   },
 } as const;
 
+/**
+ * The index template's name for an index prefix.
+ *
+ * @example
+ * templateName('audit'); // 'audit-template'
+ */
 export function templateName(prefix: string): string {
   return `${prefix}-template`;
 }
 
-/** The body of `PUT _index_template/<prefix>-template`. Defaults are production values: 5 shards, 1 replica. */
+/**
+ * The body of `PUT _index_template/<prefix>-template`. Defaults are production values: 5 shards,
+ * 1 replica.
+ *
+ * @example
+ * const body = indexTemplate({ prefix: 'audit', shards: 1, replicas: 0 }); // a one-node cluster
+ */
 export function indexTemplate(opts: TemplateOptions = {}) {
   const { prefix = 'audit', shards = 5, replicas = 1, refreshInterval = '30s' } = opts;
   return {

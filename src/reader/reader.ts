@@ -8,6 +8,12 @@ import { resolveConfig } from '../config/resolve.js';
 import { AuditError } from '../errors.js';
 import { createClient, warnIfInsecure } from '../opensearch/client.js';
 
+/**
+ * Typed filters of AuditReader (never query DSL, so nothing passed can widen the query).
+ *
+ * @example
+ * await reader.search({ actorId: 'user-42', status: [400, 499], from: '2026-12-01T00:00:00Z' });
+ */
 export interface EventFilter {
   /** Inclusive lower bound of occurred_at (Date, ISO string or epoch ms). */
   from?: Date | string | number;
@@ -21,6 +27,12 @@ export interface EventFilter {
   outcome?: 'success' | 'failure';
 }
 
+/**
+ * Page size and position of AuditReader.search().
+ *
+ * @example
+ * await reader.search({}, { size: 50, after: previous.next });
+ */
 export interface SearchOptions {
   /** Events per page, 1..1000 (default 100). */
   size?: number;
@@ -28,12 +40,25 @@ export interface SearchOptions {
   after?: string;
 }
 
+/**
+ * One page of search results, newest first.
+ *
+ * @example
+ * let page = await reader.search({ action: 'policies.delete' });
+ * while (page.next) page = await reader.search({ action: 'policies.delete' }, { after: page.next });
+ */
 export interface AuditEventPage {
   events: Record<string, unknown>[];
   /** Pass as `after` for the next page; undefined on the last page. */
   next: string | undefined;
 }
 
+/**
+ * The options of createReader(): the organization, and the connection like createAudit()'s.
+ *
+ * @example
+ * createReader({ organizationId: 'org-17', opensearch: { host: 'opensearch.internal', useSsl: true } });
+ */
 export interface ReaderOptions extends Pick<AuditOptions, 'opensearch' | 'indexPrefix' | 'serviceName'> {
   organizationId: string;
   /** Query every service's indices (default) or only AUDIT_SERVICE_NAME's. */
@@ -137,6 +162,15 @@ function decodeCursor(cursor: string): [number, string] {
   return sort as [number, string];
 }
 
+/**
+ * Reads the audit trail of one organization, and only that one: every query it sends filters on
+ * the organization and routes to its shard. Make one with createReader().
+ *
+ * @example
+ * const reader = createReader({ organizationId: 'org-17' });
+ * const failures = await reader.count({ outcome: 'failure', from: Date.now() - 3_600_000 });
+ * await reader.close();
+ */
 export class AuditReader {
   readonly organizationId: string;
   readonly #client: Client;

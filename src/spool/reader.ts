@@ -5,13 +5,26 @@ import { join } from 'node:path';
 import type { AuditDocument } from '../worker/document.js';
 import { decodeRecords } from './records.js';
 
+/**
+ * One spool file: its intact documents, and whether its tail was torn or corrupt.
+ *
+ * @example
+ * for await (const { file, documents, corruptTail } of readSpool(dir)) console.log(file, documents.length, corruptTail);
+ */
 export interface SpooledSegment {
   file: string;
   documents: AuditDocument[];
   corruptTail: boolean;
 }
 
-/** Every segment under `spoolDir`, oldest first, with its intact documents. */
+/**
+ * Every segment under `spoolDir`, oldest first, with its intact documents: the events waiting on
+ * disk (with no OpenSearch configured, every event). Reading does not replay or remove them.
+ *
+ * @example
+ * for await (const segment of readSpool('.audit-spool'))
+ *   for (const doc of segment.documents) console.log(doc.source.action);
+ */
 export async function* readSpool(spoolDir: string): AsyncGenerator<SpooledSegment> {
   const shards = (await readdir(spoolDir, { withFileTypes: true }).catch(() => [])).filter(
     (e) => e.isDirectory() && /^shard-\d+$/.test(e.name),
