@@ -1,5 +1,5 @@
 // Every error this library throws is an AuditError with a stable code that callers can match on.
-// The README lists each code; test/unit/errors.test.ts keeps the two in step.
+// docs/ERRORS.md is generated from `codes` (npm run docs); test/unit/docs.test.ts keeps it current.
 
 export const codes = {
   AUDIT_ERR_INVALID_OPTION: 'An option or AUDIT_* environment variable has a wrong value',

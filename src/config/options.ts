@@ -50,7 +50,7 @@ export interface AuditOptions {
   batchSize?: number;
   /** Longest wait before a partial batch is sent, seconds. `AUDIT_FLUSH_INTERVAL_SECONDS`; default 10. */
   flushIntervalSeconds?: number;
-  /** Request/response body bytes kept per event, 0..16777216. `AUDIT_MAX_BODY_SIZE`; default 20480. */
+  /** Request body bytes kept per event, 0..16777216. `AUDIT_MAX_BODY_SIZE`; default 20480. */
   maxBodySize?: number;
   /** Events held in memory before new ones are dropped. `AUDIT_MAX_QUEUE_SIZE`; default 50000. */
   maxQueueSize?: number;

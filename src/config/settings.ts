@@ -70,7 +70,7 @@ export const specs: readonly Spec[] = [
   spec('opensearch.timeoutSeconds', 'AUDIT_OPENSEARCH_TIMEOUT',       decimal(0, 600, true),    30,            'request timeout, seconds'),
   spec('batchSize',                 'AUDIT_BATCH_SIZE',               integer(1, 100_000),      500,           'events per bulk request'),
   spec('flushIntervalSeconds',      'AUDIT_FLUSH_INTERVAL_SECONDS',   decimal(0, 3600, true),   10,            'longest wait before a partial batch is sent, seconds'),
-  spec('maxBodySize',               'AUDIT_MAX_BODY_SIZE',            integer(0, 16 * MiB),     20480,         'request/response body bytes kept per event'),
+  spec('maxBodySize',               'AUDIT_MAX_BODY_SIZE',            integer(0, 16 * MiB),     20480,         'request body bytes kept per event'),
   spec('maxQueueSize',              'AUDIT_MAX_QUEUE_SIZE',           integer(1, 10_000_000),   50000,         'events held in memory before new ones are dropped'),
   spec('excludedPaths',             'AUDIT_EXCLUDED_PATHS',           pathList,                 [],            'path globs not audited'),
   spec('indexPrefix',               'AUDIT_INDEX_PREFIX',             indexName,                'audit',       'first part of index names'),
@@ -94,7 +94,7 @@ export const specs: readonly Spec[] = [
   spec('redactPatterns',            undefined,                        patternList,              [],            'extra secret patterns redacted in every string'),
 ];
 
-/** Every environment variable, its option, its default and what it accepts (the README table). */
+/** Every environment variable, its option, its default and what it accepts (docs/CONFIGURATION.md is generated from it). */
 export const envVariables: ReadonlyArray<{
   env: string;
   option: string;

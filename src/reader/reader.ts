@@ -175,11 +175,14 @@ export class AuditReader {
   readonly organizationId: string;
   readonly #client: Client;
   readonly #index: string;
+  readonly #ownsClient: boolean;
 
-  constructor(client: Client, index: string, organizationId: string) {
+  /** Use createReader(). `ownsClient`: close() closes the client (false for one the caller passed). */
+  constructor(client: Client, index: string, organizationId: string, ownsClient = true) {
     this.#client = client;
     this.#index = index;
     this.organizationId = organizationId;
+    this.#ownsClient = ownsClient;
   }
 
   /** Where every request goes: the organization's shard, and no error for days without an index. */
@@ -272,8 +275,9 @@ export class AuditReader {
     }
   }
 
+  /** Closes the client this reader made; a client passed in `ReaderOptions.client` stays open. */
   async close(): Promise<void> {
-    await this.#client.close();
+    if (this.#ownsClient) await this.#client.close();
   }
 }
 
@@ -299,5 +303,5 @@ export function createReader(options: ReaderOptions): AuditReader {
   if (!client && !config.opensearch.url)
     invalid('a reader needs OpenSearch: set AUDIT_OPENSEARCH_HOST or opensearch.host');
   const index = allServices ? `${config.indexPrefix}-*` : `${config.indexPrefix}-${config.serviceName}-*`;
-  return new AuditReader(client ?? createClient(config.opensearch), index, organizationId);
+  return new AuditReader(client ?? createClient(config.opensearch), index, organizationId, client === undefined);
 }
