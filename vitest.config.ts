@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests (fast, no services) and integration tests against a real OpenSearch
-// node that test/support/opensearch-setup.ts starts unless AUDIT_TEST_OPENSEARCH_URL names one.
+// Two projects: unit tests (no services: no OpenSearch node, no Java; test/unit/<folder>/ mirrors
+// src/<folder>/) and integration tests against a real OpenSearch node that
+// test/support/opensearch-setup.ts starts unless AUDIT_TEST_OPENSEARCH_URL names one. A test that
+// needs no node belongs in the unit project. Helpers both share live in test/support/.
 export default defineConfig({
   test: {
     // The JSON report lets .ci/run print a plain 'N passed, N failed' line.

@@ -1,7 +1,8 @@
 // The built CLI on the local side of the pipeline, against the real node: a real spool (an Audit
 // with no OpenSearch) shown, refused while a live process holds it, replayed (twice, without a
-// duplicate) and purged; real dead letters (a mapping conflict, as in faults-node scenario 8)
-// listed and re-driven after the fix; and the dashboard the package ships, found from dist/.
+// duplicate) and purged; real dead letters (a mapping conflict, as in
+// faults/mapping-conflict.test.ts) listed and re-driven after the fix; and the dashboard the
+// package ships, found from dist/.
 import { cpSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -209,7 +210,7 @@ describe('pdaas-audit dead-letters', () => {
 describe('pdaas-audit dashboards import (built CLI)', () => {
   it('sends the dashboard the package ships when --file is not given', async () => {
     // A stand-in for OpenSearch Dashboards (it cannot run here): it records the request. The
-    // request itself is unit-tested in test/unit/cli-dashboards.test.ts; this checks that the
+    // request itself is unit-tested in test/unit/cli/dashboards-import.test.ts; this checks that the
     // installed bin finds ops/opensearch-dashboards/audit-system-health.ndjson from dist/.
     let body = '';
     let url = '';

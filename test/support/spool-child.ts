@@ -1,5 +1,6 @@
-// Scenario 7's first process: OpenSearch is unreachable, so the breaker opens and every event goes
-// to the spool. It prints SPOOLED once all of them are synced to disk, then waits to be killed.
+// The first process of 'SIGKILL while the breaker is open' (faults/process-signals.test.ts):
+// OpenSearch is unreachable, so the breaker opens and every event goes to the spool. It prints
+// SPOOLED once all of them are synced to disk, then waits to be killed.
 import { createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { createApp } from '../../examples/hono/app.js';

@@ -1,16 +1,17 @@
-// Fault scenarios that end a process: SIGTERM during traffic (it drains and exits, nothing lost),
-// and SIGKILL while the breaker is open (a new process replays the spool it left).
+// Signals that end a process: SIGTERM during traffic (it drains and exits, nothing lost), SIGKILL
+// while the breaker is open (a new process replays the spool it left), and SIGTERM on the embedded
+// default with AUDIT_HANDLE_SIGNALS (drained to the spool, replayed once OpenSearch is configured).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drive, totalSent } from '../../examples/traffic.js';
-import { readSpool } from '../../src/spool/reader.js';
-import { expectStoredExactlyOnce, faultAudit, tempDir, waitFor } from '../support/faults.js';
-import { testUrl, uniquePrefix } from '../support/opensearch.js';
+import { drive, totalSent } from '../../../examples/traffic.js';
+import { readSpool } from '../../../src/spool/reader.js';
+import { expectStoredExactlyOnce, faultAudit, tempDir, waitFor } from '../../support/faults.js';
+import { testUrl, uniquePrefix } from '../../support/opensearch.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../../../', import.meta.url).pathname;
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -39,9 +40,9 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-describe('fault scenarios that end the process', () => {
-  it('6. SIGTERM during traffic: the app drains the audit and exits 0; every answered request is stored once', async () => {
-    const prefix = uniquePrefix('f6');
+describe('process signals', () => {
+  it('SIGTERM during traffic: the app drains the audit and exits 0; every answered request is stored once', async () => {
+    const prefix = uniquePrefix('sigterm');
     const node = new URL(testUrl());
     const port = await freePort();
     const { child, output } = tsx('examples/hono/app.ts', {
@@ -81,11 +82,11 @@ describe('fault scenarios that end the process', () => {
     expect(final.indexed).toBe(final.captured);
     expect(final.dropped.total).toBe(0);
     await expectStoredExactlyOnce(prefix, final.captured);
-    console.log(`scenario 6: ${line}; requests refused after SIGTERM: ${answered.failed}`);
+    console.log(`SIGTERM during traffic: ${line}; requests refused after SIGTERM: ${answered.failed}`);
   });
 
-  it('7. killed while the breaker is open: the next process replays the spool it left', async () => {
-    const prefix = uniquePrefix('f7');
+  it('SIGKILL while the breaker is open: the next process replays the spool it left', async () => {
+    const prefix = uniquePrefix('sigkill');
     const spoolDir = tempDir(prefix);
     const events = 1500;
     const { child, output } = tsx('test/support/spool-child.ts', {
@@ -111,7 +112,7 @@ describe('fault scenarios that end the process', () => {
     await expectStoredExactlyOnce(prefix, events);
     const replayed = logs.lines.filter((l) => l.startsWith('info Spool replayed')).length;
     console.log(
-      `scenario 7: first process spooled ${events} and was killed; second ${JSON.stringify(final)} in ${replayed} segments`,
+      `SIGKILL while the breaker is open: first process spooled ${events} and was killed; second ${JSON.stringify(final)} in ${replayed} segments`,
     );
   });
 

@@ -1,17 +1,18 @@
-// Fault scenarios injected by an HTTP proxy in front of the real node: a 429 storm (whole requests
-// and single items) and 2 s of added latency on every request.
+// Faults injected by an HTTP proxy in front of the real node: a 429 storm (whole requests and single
+// items), 2 s of added latency on every request, and overload (300 ms per request, so OpenSearch
+// takes events slower than the app brings them).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { drive, startApp, totalSent } from '../../examples/traffic.js';
-import { startFaultProxy } from '../support/fault-proxy.js';
+import { drive, startApp, totalSent } from '../../../examples/traffic.js';
+import { startFaultProxy } from '../../support/fault-proxy.js';
 import {
   expectExactAccounting,
   expectStoredExactlyOnce,
   faultAudit,
   finish,
   summary,
-} from '../support/faults.js';
-import { testUrl, uniquePrefix } from '../support/opensearch.js';
+} from '../../support/faults.js';
+import { testUrl, uniquePrefix } from '../../support/opensearch.js';
 
 async function latencies(url: string, n: number): Promise<number[]> {
   const out: number[] = [];
@@ -26,10 +27,10 @@ async function latencies(url: string, n: number): Promise<number[]> {
 
 const p99 = (sorted: number[]) => sorted[Math.floor(sorted.length * 0.99)] as number;
 
-describe('fault scenarios through a fault-injecting proxy', () => {
-  it('3. a 429 storm on whole requests and single items: retried alone, nothing lost or doubled', async () => {
+describe('faults through a fault-injecting proxy', () => {
+  it('429 storm on whole requests and single items: retried alone, nothing lost or doubled', async () => {
     const proxy = await startFaultProxy(testUrl());
-    const prefix = uniquePrefix('f3');
+    const prefix = uniquePrefix('storm');
     const { audit, logs, registry } = await faultAudit(prefix, proxy.url);
     const app = await startApp('hono', audit);
     proxy.mode = { rejectShare: 0.3, itemShare: 0.3 };
@@ -50,14 +51,14 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     await expectStoredExactlyOnce(prefix, sent);
     const opened = logs.lines.filter((l) => l.startsWith('warn Circuit breaker open')).length;
     console.log(
-      `${summary('scenario 3', final, metrics)}; proxy rejected ${proxy.counts.rejected} requests and ` +
+      `${summary('429 storm', final, metrics)}; proxy rejected ${proxy.counts.rejected} requests and ` +
         `${proxy.counts.itemsRewritten} items; breaker opened ${opened} times`,
     );
   });
 
-  it('4. 2 s of added latency on every OpenSearch request: the app does not slow down, the breaker opens and closes', async () => {
+  it('2 s of latency on every OpenSearch request: the app does not slow down, the breaker opens and closes', async () => {
     const proxy = await startFaultProxy(testUrl());
-    const prefix = uniquePrefix('f4');
+    const prefix = uniquePrefix('latency');
     const target = new URL(proxy.url);
     const { audit, logs, registry } = await faultAudit(prefix, proxy.url, {
       opensearch: { host: target.hostname, port: Number(target.port), timeoutSeconds: 1 },
@@ -92,14 +93,14 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     expect(final.indexed).toBe(sent + 600);
     await expectStoredExactlyOnce(prefix, sent + 600);
     console.log(
-      `${summary('scenario 4', final, metrics)}; app p99 before ${p99(before).toFixed(2)} ms, during ` +
+      `${summary('latency', final, metrics)}; app p99 before ${p99(before).toFixed(2)} ms, during ` +
         `${p99(during).toFixed(2)} ms; hot path mean ${((sum / count) * 1e6).toFixed(1)} µs`,
     );
   });
 
-  it('9. overload: OpenSearch takes events slower than requests bring them; the spool absorbs the rest', async () => {
+  it('overload: OpenSearch takes events slower than requests bring them; the spool absorbs the rest', async () => {
     const proxy = await startFaultProxy(testUrl());
-    const prefix = uniquePrefix('f9');
+    const prefix = uniquePrefix('overload');
     // A small queue and 300 ms per OpenSearch call: ~330 events/s reach OpenSearch against ~1,000+/s
     // of requests. Without spilling, the ring would fill and drop events within seconds (the test
     // fails then); the queue leaves room for what arrives during one 300 ms bulk.
@@ -126,6 +127,6 @@ describe('fault scenarios through a fault-injecting proxy', () => {
     expectExactAccounting(final);
     expect(final.indexed).toBe(sent);
     await expectStoredExactlyOnce(prefix, sent);
-    console.log(`${summary('scenario 9', final, metrics)}; ${sent} requests in 6 s`);
+    console.log(`${summary('overload', final, metrics)}; ${sent} requests in 6 s`);
   });
 });

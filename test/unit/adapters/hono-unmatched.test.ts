@@ -5,8 +5,8 @@ import { honoAudit } from '@pdaas/audit/hono';
 import { Hono } from 'hono';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { readSpool } from '../../src/spool/reader.js';
-import { tempDir } from '../support/faults.js';
+import { readSpool } from '../../../src/spool/reader.js';
+import { tempDir } from '../../support/faults.js';
 
 it('records unmatched requests as route.unmatched', async () => {
   const spoolDir = tempDir('unmatched');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileExcludedPaths } from '../../src/capture/excluded-paths.js';
-import { isAuditError } from '../../src/errors.js';
+import { compileExcludedPaths } from '../../../src/capture/excluded-paths.js';
+import { isAuditError } from '../../../src/errors.js';
 
 const platformPaths = [
   '/health',

@@ -1,7 +1,16 @@
 // The CLI's flag and value parsers: every wrong value is AUDIT_ERR_INVALID_OPTION (exit 2).
 import { describe, expect, it } from 'vitest';
-import { day, days, duration, integer, parse, statusFilter, subcommand, time } from '../../src/cli/args.js';
-import { isAuditError } from '../../src/errors.js';
+import {
+  day,
+  days,
+  duration,
+  integer,
+  parse,
+  statusFilter,
+  subcommand,
+  time,
+} from '../../../src/cli/args.js';
+import { isAuditError } from '../../../src/errors.js';
 
 function usage(fn: () => unknown): string {
   try {

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_FILE } from '../../src/cli/commands/dashboards.js';
-import { packageFile } from '../../src/cli/dashboards-import.js';
-import type { Io } from '../../src/cli/output.js';
-import { run } from '../../src/cli/run.js';
+import { DASHBOARD_FILE } from '../../../src/cli/commands/dashboards.js';
+import { packageFile } from '../../../src/cli/dashboards-import.js';
+import type { Io } from '../../../src/cli/output.js';
+import { run } from '../../../src/cli/run.js';
 
 interface Received {
   method: string;
@@ -151,7 +151,7 @@ describe('dashboards import', () => {
 
   it('finds the dashboard the package ships, from the package root', () => {
     const path = packageFile(DASHBOARD_FILE);
-    expect(path).toBe(new URL(`../../${DASHBOARD_FILE}`, import.meta.url).pathname);
+    expect(path).toBe(new URL(`../../../${DASHBOARD_FILE}`, import.meta.url).pathname);
     expect(readFileSync(path, 'utf8').length).toBeGreaterThan(0);
   });
 });

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AuditOptions } from '../../src/config/options.js';
-import { captureDisabled, describeConfig, resolveConfig } from '../../src/config/resolve.js';
-import { envVariables } from '../../src/config/settings.js';
-import { type AuditError, isAuditError } from '../../src/errors.js';
+import type { AuditOptions } from '../../../src/config/options.js';
+import { captureDisabled, describeConfig, resolveConfig } from '../../../src/config/resolve.js';
+import { envVariables } from '../../../src/config/settings.js';
+import { type AuditError, isAuditError } from '../../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-config-'));
 const caFile = join(dir, 'opensearch-ca.crt');
@@ -386,25 +386,5 @@ describe('captureDisabled', () => {
     expect(captureDisabled(resolveConfig({}, { AUDIT_EXCLUDED_PATHS: '/*' }))).toBe(true);
     expect(captureDisabled(resolveConfig({}, { AUDIT_EXCLUDED_PATHS: '/health,/*' }))).toBe(true);
     expect(captureDisabled(resolveConfig({}, { AUDIT_EXCLUDED_PATHS: '/health,/accounts/*' }))).toBe(false);
-  });
-});
-
-describe('README', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const rows = readme.split('\n').filter((line) => /^\| `AUDIT_(?!ERR_)/.test(line));
-
-  it('has a table row for every variable, with its option and default', () => {
-    for (const v of envVariables) {
-      expect(readme, `README lacks ${v.env}`).toContain(`\`${v.env}\``);
-      const row = rows.find((line) => line.startsWith(`| \`${v.env}\` `));
-      expect(row, `no table row for ${v.env}`).toBeDefined();
-      expect(row).toContain(`\`${v.option}\``);
-      expect(row).toContain(v.default);
-    }
-  });
-
-  it('has no row for a variable that does not exist', () => {
-    const documented = rows.map((line) => line.split('`')[1]);
-    expect(documented.sort()).toEqual(envVariables.map((v) => v.env).sort());
   });
 });

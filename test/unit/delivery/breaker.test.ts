@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Breaker, BreakerState, createBreakerBuffer } from '../../src/delivery/breaker.js';
+import { Breaker, BreakerState, createBreakerBuffer } from '../../../src/delivery/breaker.js';
 
 const THRESHOLD = 3;
 const COOLDOWN = 50;

@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { type BulkDoc, GZIP_LEVEL, gzipBody, ndjson } from '../../src/opensearch/bulk.js';
+import { type BulkDoc, GZIP_LEVEL, gzipBody, ndjson } from '../../../src/opensearch/bulk.js';
 
 describe('bulk bodies', () => {
   it('writes one create action with id and routing per document, newline-terminated', () => {

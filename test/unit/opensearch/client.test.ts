@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resolveConfig } from '../../src/config/resolve.js';
-import { createClient, warnIfInsecure } from '../../src/opensearch/client.js';
-import { writerRole } from '../../src/opensearch/security.js';
+import { resolveConfig } from '../../../src/config/resolve.js';
+import { createClient, warnIfInsecure } from '../../../src/opensearch/client.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -39,17 +38,5 @@ describe('connection security', () => {
     expect(cfg.url).not.toContain('pw-Zq81');
     const client = createClient(cfg);
     expect(JSON.stringify(client.connectionPool.connections.map((c) => c.url.href))).not.toContain('pw-Zq81');
-  });
-
-  it("the writer role is the deployment guide's least privilege", () => {
-    expect(writerRole()).toEqual({
-      cluster_permissions: ['cluster:monitor/health', 'indices:data/write/bulk'],
-      index_permissions: [
-        {
-          index_patterns: ['audit-*'],
-          allowed_actions: ['indices:data/write/index', 'indices:data/write/bulk[s]', 'indices:admin/create'],
-        },
-      ],
-    });
   });
 });

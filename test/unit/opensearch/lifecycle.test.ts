@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAuditError } from '../../src/errors.js';
-import { lifecyclePolicy, policyDifferences, policyId } from '../../src/opensearch/lifecycle.js';
+import { isAuditError } from '../../../src/errors.js';
+import { lifecyclePolicy, policyDifferences, policyId } from '../../../src/opensearch/lifecycle.js';
 
 describe('lifecyclePolicy', () => {
   it('is the deployment guide policy: hot 30 d, warm, cold read-only at 60 d, delete at 90 d', () => {

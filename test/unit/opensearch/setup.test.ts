@@ -1,16 +1,13 @@
-// The idempotent installers behind `pdaas-audit setup` and the health verdict, against an in-memory
-// stand-in for OpenSearch that answers the way the real one does: settings as strings under
-// `index`, ISM decorating a stored policy (policy_id, times, a retry block per action), the
-// security plugin adding fls/masked_fields to a role, and 400 "no handler found" for a missing
-// plugin. The real node covers the template, the security plugin and the missing ISM plugin
+// The idempotent installers behind `pdaas-audit setup`, against an in-memory stand-in for
+// OpenSearch that answers the way the real one does: settings as strings under `index`, ISM
+// decorating a stored policy (policy_id, times, a retry block per action), the security plugin
+// adding fls/masked_fields to a role, and 400 "no handler found" for a missing plugin. The real
+// node covers the template, the security plugin and the missing ISM plugin
 // (test/integration/cli*.test.ts); ISM itself cannot be installed here, so this is where its
 // comparison is tested.
 import type { Client } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
-import { differences, flatSettings } from '../../src/opensearch/compare.js';
-import { verdictOf } from '../../src/opensearch/health.js';
-import { lifecyclePolicy } from '../../src/opensearch/lifecycle.js';
-import { syncPolicy, syncRole, syncTemplate } from '../../src/opensearch/setup.js';
+import { syncPolicy, syncRole, syncTemplate } from '../../../src/opensearch/setup.js';
 
 interface Call {
   method: string;
@@ -168,42 +165,5 @@ describe('setup installers', () => {
       code: 'AUDIT_ERR_OPENSEARCH',
       detail: expect.stringContaining('403 no permissions'),
     });
-  });
-});
-
-describe('comparison and verdict', () => {
-  it('compares as OpenSearch spells it: settings flattened to strings, permission lists as sets', () => {
-    expect(flatSettings({ number_of_shards: 1, 'index.codec': 'best_compression' })).toEqual(
-      flatSettings({ index: { number_of_shards: '1', codec: 'best_compression' } }),
-    );
-    expect(differences({ a: ['x', 'y'] }, { a: ['y', 'x'] }, { unordered: true })).toEqual([]);
-    expect(differences({ a: 1 }, { a: 1, b: 2 })).toEqual(['b: 2 → absent']);
-    expect(differences({ a: 1 }, { a: 1, b: 2 }, { ignoreExtra: true })).toEqual([]);
-    expect(
-      differences(lifecyclePolicy().policy, lifecyclePolicy({ warmAfterDays: 7 }).policy, {
-        ignoreExtra: true,
-      }),
-    ).toHaveLength(2);
-  });
-
-  it('unhealthy if a check failed, degraded if one warned, else healthy; skipped checks do not count', () => {
-    expect(
-      verdictOf([
-        { name: 'cluster', status: 'ok', detail: 'green' },
-        { name: 'policy', status: 'skip', detail: 'no ISM' },
-      ]),
-    ).toEqual({ verdict: 'healthy', summary: 'healthy' });
-    expect(
-      verdictOf([
-        { name: 'cluster', status: 'warn', detail: 'yellow' },
-        { name: 'template', status: 'warn', detail: 'missing' },
-      ]).summary,
-    ).toBe('degraded: cluster: yellow; template: missing');
-    expect(
-      verdictOf([
-        { name: 'cluster', status: 'warn', detail: 'yellow' },
-        { name: 'bulk', status: 'fail', detail: '403' },
-      ]).summary,
-    ).toBe('unhealthy: bulk: 403');
   });
 });

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAudit } from '../../src/audit.js';
-import { eventMappings, indexTemplate } from '../../src/opensearch/template.js';
+import { createAudit } from '../../../src/audit.js';
+import { eventMappings, indexTemplate } from '../../../src/opensearch/template.js';
 
 const run = promisify(execFile);
-const ops = new URL('../../ops/', import.meta.url).pathname;
+const ops = new URL('../../../ops/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'audit-dashboards-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

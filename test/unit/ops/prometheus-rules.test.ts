@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const dir = new URL('../../ops/prometheus/', import.meta.url).pathname;
+const dir = new URL('../../../ops/prometheus/', import.meta.url).pathname;
 
 describe('ops/prometheus/audit-rules.yml', () => {
   it('passes promtool check rules and its unit tests (promtool test rules)', async () => {

@@ -2,7 +2,7 @@
 // shard still starting while the day's index is created answers 503) and stops on real errors.
 import type { Client } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
-import { createReader } from '../../src/reader/reader.js';
+import { createReader } from '../../../src/reader/reader.js';
 
 function failure(name: string, statusCode?: number): Error {
   return Object.assign(new Error(name), { name, meta: statusCode === undefined ? {} : { statusCode } });

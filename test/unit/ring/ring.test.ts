@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRingBuffer, frameBytes, ringCapacity } from '../../src/layout.js';
-import { RingConsumer } from '../../src/ring/consumer.js';
-import { RingProducer, WriteResult } from '../../src/ring/producer.js';
+import { createRingBuffer, frameBytes, ringCapacity } from '../../../src/layout.js';
+import { RingConsumer } from '../../../src/ring/consumer.js';
+import { RingProducer, WriteResult } from '../../../src/ring/producer.js';
 
 function frame(seq: number, size: number): Uint8Array {
   const out = new Uint8Array(size);
@@ -18,9 +18,9 @@ describe('ring with a real consumer thread', () => {
     const ring = createRingBuffer(1 << 16);
     const seen = new SharedArrayBuffer(total);
     const done = new SharedArrayBuffer(4);
-    const worker = new Worker(new URL('../support/ts-worker.mjs', import.meta.url), {
+    const worker = new Worker(new URL('../../support/ts-worker.mjs', import.meta.url), {
       workerData: {
-        entry: new URL('../support/ring-checker.worker.ts', import.meta.url).href,
+        entry: new URL('../../support/ring-checker.worker.ts', import.meta.url).href,
         ring,
         seen,
         done,

@@ -1,43 +1,18 @@
 import fc from 'fast-check';
-import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { traceIdFrom } from '../../src/capture/request-fields.js';
-import { deriveRouteAction, singular } from '../../src/capture/route-action.js';
-import { BodyKind, type CapturedEvent, decodeEvent, EventEncoder, FIELDS } from '../../src/event.js';
-import { REDACTED, Sanitizer } from '../../src/redact/sanitizer.js';
-import { eventId, IndexNamer, indexSuffix, jsonLengthBound, toDocument } from '../../src/worker/document.js';
+import { BodyKind, type CapturedEvent } from '../../../src/event.js';
+import { REDACTED, Sanitizer } from '../../../src/redact/sanitizer.js';
+import {
+  eventId,
+  IndexNamer,
+  indexSuffix,
+  jsonLengthBound,
+  toDocument,
+} from '../../../src/worker/document.js';
+import { event, instance } from '../../support/captured-event.js';
+import { JWT } from '../../support/secret-samples.js';
 
-const instance = Uint8Array.from([1, 2, 3, 4, 5, 6]);
-
-function event(over: Partial<CapturedEvent> = {}): CapturedEvent {
-  return {
-    ts: Date.UTC(2026, 10, 27, 12, 0, 0, 123),
-    seq: 7,
-    method: 'POST',
-    path: '/policies',
-    query: 'a=1&a=2&token=t',
-    route: '/policies',
-    status: 201,
-    durationMs: 1.23456,
-    actorId: 'alice',
-    actorType: 'user',
-    organizationId: 'org-1',
-    accountId: '',
-    action: 'policies.create',
-    target: 'policies',
-    traceId: '',
-    requestId: 'r-1',
-    clientIp: '127.0.0.1',
-    userAgent: 'ua',
-    contentType: 'application/json',
-    bodyKind: BodyKind.BYTES,
-    body: Buffer.from('{"name":"p","Password":"x","nested":[{"api_key":"k"}]}'),
-    bodySize: 52,
-    bodyTruncated: false,
-    error: '',
-    ...over,
-  };
-}
+const R = REDACTED;
 
 const ctx = {
   indexPrefix: 'audit',
@@ -50,103 +25,6 @@ const ctx = {
   sanitizer: new Sanitizer(),
   maxBodySize: 20480,
 };
-
-describe('route → action and target', () => {
-  it.each([
-    ['POST', '/policies', 'policies.create', '', 'policies'],
-    ['GET', '/policies', 'policies.list', '', 'policies'],
-    ['GET', '/policies/:id', 'policies.read', 'id', 'policy:'],
-    ['PATCH', '/service-accounts/:id', 'service-accounts.update', 'id', 'service-account:'],
-    ['DELETE', '/organizations/:orgId/members/:userId', 'organizations.members.delete', 'userId', 'member:'],
-    ['POST', '/organizations/:orgId/members', 'organizations.members.create', 'orgId', 'organization:'],
-    ['GET', '/', 'root.list', '', ''],
-  ])('%s %s → %s', (method, route, action, param, prefix) => {
-    expect(deriveRouteAction(method, route)).toEqual({ action, param, prefix });
-  });
-
-  it('singularizes resource names', () => {
-    expect(['policies', 'accounts', 'addresses', 'boxes', 'status', 'groups'].map(singular)).toEqual([
-      'policy',
-      'account',
-      'address',
-      'box',
-      'status',
-      'group',
-    ]);
-  });
-});
-
-describe('request fields', () => {
-  it('takes the trace id from a W3C traceparent and refuses malformed ones', () => {
-    expect(traceIdFrom('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe(
-      '4bf92f3577b34da6a3ce929d0e0e4736',
-    );
-    expect(traceIdFrom('garbage')).toBe('');
-    expect(traceIdFrom(undefined)).toBe('');
-  });
-});
-
-describe('frames', () => {
-  it('round-trips every field through msgpack', () => {
-    const e = event();
-    const bytes = new EventEncoder().encode(e);
-    const back = decodeEvent(Buffer.from(bytes));
-    expect({ ...back, body: Buffer.from(back.body as Uint8Array) }).toEqual(e);
-  });
-
-  it('puts every field at its FIELDS position on the wire (the encoder and decoder are written out by hand)', () => {
-    // Every field distinct, so a swap of any two is seen.
-    const e = event({
-      path: '/p-path',
-      route: '/p-route',
-      accountId: 'acc-1',
-      traceId: 'trace-1',
-      error: 'TypeError',
-      bodyTruncated: true,
-      bodySize: 99,
-    });
-    const wire = unpack(new EventEncoder().encode(e)) as unknown[];
-    expect(wire).toHaveLength(FIELDS.length);
-    FIELDS.forEach((name, i) => {
-      const want = e[name];
-      const got = wire[i];
-      expect(got instanceof Uint8Array ? Buffer.from(got) : got, name).toEqual(want);
-    });
-    const back = decodeEvent(new EventEncoder().encode(e));
-    for (const name of FIELDS) if (name !== 'body') expect(back[name], name).toEqual(e[name]);
-  });
-
-  it('rejects a frame of the wrong shape', () => {
-    expect(() => decodeEvent(Buffer.from([0x91, 0x01]))).toThrow(/expected 24/);
-  });
-
-  it('decodes a view into shared memory into an event that keeps nothing of it', () => {
-    // Every field distinct, so a field read from the wrong position shows.
-    const e = event({ accountId: 'acc-3', traceId: 'trace-4', error: 'Oops', bodyTruncated: true });
-    const bytes = new EventEncoder().encode(e);
-    const ring = new Uint8Array(new SharedArrayBuffer(bytes.length + 16));
-    ring.set(bytes, 8);
-    const back = decodeEvent(ring.subarray(8, 8 + bytes.length));
-    // The ring space is released and reused: the decoded event must not change.
-    ring.fill(0xff);
-    expect(back.body).toBeInstanceOf(Uint8Array);
-    expect((back.body as Uint8Array).buffer).not.toBeInstanceOf(SharedArrayBuffer);
-    expect({ ...back, body: Buffer.from(back.body as Uint8Array) }).toEqual(e);
-  });
-
-  it('keeps each decoded body its own, whatever the frames decoded after it', () => {
-    const encoder = new EventEncoder();
-    const frames = [
-      event({ body: Buffer.from('{"first":1}') }),
-      event({ body: Buffer.alloc(200_000, 'x'), bodySize: 200_000 }),
-      event({ body: Buffer.from('{"third":3}') }),
-    ];
-    const decoded = frames.map((e) => decodeEvent(Uint8Array.from(encoder.encode(e))));
-    decoded.forEach((back, i) => {
-      expect(Buffer.from(back.body as Uint8Array).equals(frames[i]?.body as Buffer), `frame ${i}`).toBe(true);
-    });
-  });
-});
 
 describe('documents', () => {
   it('derives a deterministic, time-ordered UUIDv7 from (ts, seq, instance)', () => {
@@ -268,20 +146,74 @@ describe('parsed bodies and AUDIT_MAX_BODY_SIZE', () => {
   });
 });
 
-describe('sanitizer', () => {
-  it('keeps __proto__ and constructor as renamed data keys and pollutes nothing', () => {
-    const hostile = JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}},"ok":1}');
-    const out = new Sanitizer().value(hostile) as Record<string, unknown>;
-    expect(Object.keys(out).sort()).toEqual(['[__proto__]', '[constructor]', 'ok']);
-    expect(out['[constructor]']).toEqual({ '[prototype]': { x: 1 } });
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+describe('redaction in the stored document', () => {
+  /** A bare event (no body, no query) with `over` set. */
+  const bare = (over: Partial<CapturedEvent>): CapturedEvent => ({
+    ts: Date.UTC(2026, 10, 27),
+    seq: 1,
+    method: 'POST',
+    path: '/x',
+    query: '',
+    route: '',
+    status: 200,
+    durationMs: 1,
+    actorId: 'a',
+    actorType: 'user',
+    organizationId: 'o',
+    accountId: '',
+    action: 'x.create',
+    target: '',
+    traceId: '',
+    requestId: 'r',
+    clientIp: '127.0.0.1',
+    userAgent: '',
+    contentType: '',
+    bodyKind: BodyKind.NONE,
+    body: null,
+    bodySize: -1,
+    bodyTruncated: false,
+    error: '',
+    ...over,
+  });
+  const doc = (over: Partial<CapturedEvent>) => toDocument(bare(over), ctx, new IndexNamer(ctx)).source;
+
+  it('redacts the path, the target and the user agent', () => {
+    expect(
+      doc({ path: `/policies/${JWT}`, target: `policy:${JWT}`, userAgent: `curl/8 token=abc123 ${JWT}` }),
+    ).toMatchObject({
+      request_path: `/policies/${R}`,
+      target: `policy:${R}`,
+      user_agent: `curl/8 token=${R} ${R}`,
+    });
+    // behind percent-encoding
+    expect(doc({ path: '/reset/token%3Dabc%2B123' }).request_path).toBe(`/reset/token=${R}`);
+    expect(doc({ path: '/caf%C3%A9/menu' }).request_path).toBe('/caf%C3%A9/menu');
   });
 
-  it('cuts depth bombs', () => {
-    let deep: unknown = 'leaf';
-    for (let i = 0; i < 10_000; i++) deep = { d: deep };
-    const out = JSON.stringify(new Sanitizer().value(deep));
-    expect(out).toContain('too deep');
-    expect(out.length).toBeLessThan(1000);
+  it('redacts text, form, query, invalid JSON and JSON bodies', () => {
+    const text = (body: string, contentType: string) =>
+      doc({ bodyKind: BodyKind.BYTES, body: Buffer.from(body), contentType }).request_body;
+    expect(text(`hello Bearer ${JWT} bye`, 'text/plain')).toBe(`hello Bearer ${R} bye`);
+    expect(text('<k>AKIAZ3K5QW7R2M4N8P6L</k>', 'application/xml')).toBe(`<k>${R}</k>`);
+    expect(
+      text('name=n&note=card+4111+1111+1111+1111&Password=x', 'application/x-www-form-urlencoded'),
+    ).toEqual({
+      name: 'n',
+      note: `card ${R}`,
+      Password: R,
+    });
+    expect(text('{"password":"hunter2","x":', 'application/json')).toEqual({
+      _unparsed: `{"password":"${R}","x":`,
+      _note: 'invalid JSON',
+    });
+    expect(text(`{"list":[{"n":"${JWT}"}],"ok":"fine"}`, 'application/json')).toEqual({
+      list: [{ n: R }],
+      ok: 'fine',
+    });
+    expect(doc({ query: `q=ok&api_key=k1&next=ghp_${'a'.repeat(36)}` }).request_query).toEqual({
+      q: 'ok',
+      api_key: R,
+      next: R,
+    });
   });
 });
