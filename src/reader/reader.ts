@@ -303,5 +303,10 @@ export function createReader(options: ReaderOptions): AuditReader {
   if (!client && !config.opensearch.url)
     invalid('a reader needs OpenSearch: set AUDIT_OPENSEARCH_HOST or opensearch.host');
   const index = allServices ? `${config.indexPrefix}-*` : `${config.indexPrefix}-${config.serviceName}-*`;
-  return new AuditReader(client ?? createClient(config.opensearch), index, organizationId, client === undefined);
+  return new AuditReader(
+    client ?? createClient(config.opensearch),
+    index,
+    organizationId,
+    client === undefined,
+  );
 }
