@@ -244,6 +244,7 @@ export class Audit {
       spool_full: at(Stat.DROPPED_SPOOL_FULL),
       spool_error: at(Stat.DROPPED_SPOOL_ERROR),
       spool_corrupt: at(Stat.DROPPED_SPOOL_CORRUPT),
+      dead_letter_error: at(Stat.DROPPED_DEAD_LETTER),
     };
     return {
       captured: this.#captured,

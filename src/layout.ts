@@ -109,7 +109,9 @@ export const Stat = {
   RETRIES: 14,
   WRITE_LATENCY_COUNT: 15,
   WRITE_LATENCY_SUM_MICROS: 16,
-  WRITE_LATENCY_BUCKETS: 17,
+  /** Own events refused for good whose dead-letter write failed (dropped: dead_letter_error). */
+  DROPPED_DEAD_LETTER: 17,
+  WRITE_LATENCY_BUCKETS: 18,
 } as const;
 
 /** Upper bounds (seconds) of the OpenSearch write-latency histogram. */

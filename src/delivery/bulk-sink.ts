@@ -20,6 +20,11 @@ export interface Delivery {
   indexed: number;
   deadLettered: number;
   /**
+   * Refused for good, but the dead-letter file could not be written (a full or read-only disk):
+   * dropped with reason dead_letter_error. Retrying them would fail the same way forever.
+   */
+  deadLetterLost: number;
+  /**
    * Documents not delivered: still failing with a retriable error when the attempts ran out, or
    * never sent because the circuit breaker is open. The caller spools them.
    */
@@ -76,6 +81,7 @@ export class BulkSink {
     let pending = docs;
     let indexed = 0;
     let deadLettered = 0;
+    let deadLetterLost = 0;
     let lastError: string | undefined;
     for (let attempt = 0; attempt <= this.cfg.retryAttempts && pending.length > 0; attempt++) {
       if (attempt > 0) {
@@ -109,8 +115,8 @@ export class BulkSink {
         else dead.push([doc, item]);
       });
       if (dead.length > 0) {
-        await this.#deadLetter(dead);
-        deadLettered += dead.length;
+        if (await this.#deadLetter(dead)) deadLettered += dead.length;
+        else deadLetterLost += dead.length;
       }
       if (retry.length > 0) lastError = `${retry.length} items answered ${items.find(isRetriable)?.status}`;
       // A request whose every item must be retried (429 storm, blocked writes) is a failure for the
@@ -119,7 +125,13 @@ export class BulkSink {
       else this.#success();
       pending = retry;
     }
-    return { indexed, deadLettered, failed: pending, ...(lastError !== undefined && { lastError }) };
+    return {
+      indexed,
+      deadLettered,
+      deadLetterLost,
+      failed: pending,
+      ...(lastError !== undefined && { lastError }),
+    };
   }
 
   /** Installs the index template before the first write to an index this worker has not seen. */
@@ -146,8 +158,18 @@ export class BulkSink {
     }
   }
 
-  async #deadLetter(dead: Array<[AuditDocument, BulkItemResult]>): Promise<void> {
-    await appendDeadLetters(this.cfg.spoolDir, dead);
+  /** Keeps refused documents in the dead-letter file; false when the file cannot be written. */
+  async #deadLetter(dead: Array<[AuditDocument, BulkItemResult]>): Promise<boolean> {
+    try {
+      await appendDeadLetters(this.cfg.spoolDir, dead);
+    } catch (err) {
+      this.log('error', 'Dead-letter write failed: events dropped', {
+        count: dead.length,
+        error: (err as Error).message,
+      });
+      return false;
+    }
     this.log('warn', 'Events dead-lettered', { count: dead.length, status: dead[0]?.[1].status });
+    return true;
   }
 }

@@ -38,13 +38,15 @@ export interface SpoolOptions {
 }
 
 export interface ReplayResult {
-  /** Events of this process: indexed, dead-lettered, or lost to a corrupt tail. */
+  /** Events of this process: indexed, dead-lettered, refused with no dead-letter file, or lost to a corrupt tail. */
   ownIndexed: number;
   ownDeadLettered: number;
+  ownDeadLetterLost: number;
   ownLost: number;
-  /** Events an earlier process spooled, now indexed or dead-lettered. */
+  /** Events an earlier process spooled, now indexed, dead-lettered, or refused with no dead-letter file. */
   foreignIndexed: number;
   foreignDeadLettered: number;
+  foreignDeadLetterLost: number;
   corruptTails: number;
   /** False when delivery failed part-way; the rest stays spooled for the next attempt. */
   complete: boolean;
@@ -151,9 +153,11 @@ export class Spool {
     const result: ReplayResult = {
       ownIndexed: 0,
       ownDeadLettered: 0,
+      ownDeadLetterLost: 0,
       ownLost: 0,
       foreignIndexed: 0,
       foreignDeadLettered: 0,
+      foreignDeadLetterLost: 0,
       corruptTails: 0,
       complete: true,
     };
@@ -169,9 +173,11 @@ export class Spool {
       if (own !== undefined) {
         result.ownIndexed += d.indexed;
         result.ownDeadLettered += d.deadLettered;
+        result.ownDeadLetterLost += d.deadLetterLost;
       } else {
         result.foreignIndexed += d.indexed;
         result.foreignDeadLettered += d.deadLettered;
+        result.foreignDeadLetterLost += d.deadLetterLost;
       }
       if (d.failed.length > 0) {
         leftover = [...d.failed, ...docs.slice(at)];

@@ -106,6 +106,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     undecodable = 0;
     let indexed = 0;
     let deadLettered = 0;
+    let deadLetterLost = 0;
     let failed = docs;
     const spill = sink !== undefined && consumer.fill(maxEvents) >= SPILL_AT;
     if (spill !== spilling) {
@@ -117,6 +118,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       const result = await sink.deliver(docs);
       indexed = result.indexed;
       deadLettered = result.deadLettered;
+      deadLetterLost = result.deadLetterLost;
       failed = result.failed;
     }
     const [spooled, full, unwritable] = await toSpool(failed);
@@ -126,6 +128,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     consumer.commit(cursor, events, () => {
       stats.add(Stat.INDEXED, indexed);
       stats.add(Stat.DEAD_LETTERED, deadLettered);
+      stats.add(Stat.DROPPED_DEAD_LETTER, deadLetterLost);
       stats.add(Stat.SPOOLED, spooled);
       stats.add(Stat.DROPPED_SPOOL_FULL, full);
       stats.add(Stat.DROPPED_SPOOL_ERROR, unwritable);
@@ -144,13 +147,18 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     consumer.record(() => {
       stats.add(Stat.INDEXED, r.ownIndexed);
       stats.add(Stat.DEAD_LETTERED, r.ownDeadLettered);
-      stats.add(Stat.UNSPOOLED, r.ownIndexed + r.ownDeadLettered + r.ownLost);
+      stats.add(Stat.DROPPED_DEAD_LETTER, r.ownDeadLetterLost);
+      stats.add(Stat.UNSPOOLED, r.ownIndexed + r.ownDeadLettered + r.ownDeadLetterLost + r.ownLost);
       stats.add(Stat.DROPPED_SPOOL_CORRUPT, r.ownLost);
       stats.add(Stat.REPLAYED, r.ownIndexed + r.foreignIndexed);
       stats.add(Stat.RECOVERED, r.foreignIndexed + r.foreignDeadLettered);
       stats.add(Stat.SPOOL_CORRUPT_TAILS, r.corruptTails);
       stats.set(Stat.SPOOL_BYTES, spool.bytes);
     });
+    if (r.foreignDeadLetterLost > 0)
+      log('error', "An earlier process's spooled events were refused and could not be dead-lettered", {
+        count: r.foreignDeadLetterLost,
+      });
     if (r.corruptTails > 0)
       log('warn', 'Spool segment had a torn or corrupt tail; skipped it', { lost: r.ownLost });
     if (r.ownIndexed + r.foreignIndexed > 0) {

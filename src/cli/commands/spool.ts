@@ -85,6 +85,7 @@ async function replay(
         events: 0,
         indexed: 0,
         deadLettered: 0,
+        dropped: 0,
         remaining: 0,
         corruptTails: 0,
         complete: true,
@@ -115,6 +116,7 @@ async function replay(
     });
     let indexed = 0;
     let deadLettered = 0;
+    let dropped = 0;
     let corruptTails = 0;
     let lastError: string | undefined;
     let complete = true;
@@ -125,13 +127,14 @@ async function replay(
       }
       const r = await spool.replayOldest(async (docs) => {
         const d = await sink.deliver(docs);
-        progress.add(d.indexed + d.deadLettered);
+        progress.add(d.indexed + d.deadLettered + d.deadLetterLost);
         if (d.lastError !== undefined) lastError = d.lastError;
         return d;
       }, config.batchSize);
       if (!r) break;
       indexed += r.foreignIndexed + r.ownIndexed;
       deadLettered += r.foreignDeadLettered + r.ownDeadLettered;
+      dropped += r.foreignDeadLetterLost + r.ownDeadLetterLost;
       corruptTails += r.corruptTails;
       if (!r.complete) {
         complete = false;
@@ -145,6 +148,7 @@ async function replay(
       events: before.events,
       indexed,
       deadLettered,
+      dropped,
       remaining: after.events,
       corruptTails,
       complete,
@@ -153,7 +157,7 @@ async function replay(
     if (json) out.json(result);
     else {
       out.out(
-        `replayed ${dir}: ${formatCount(indexed)} indexed, ${formatCount(deadLettered)} dead-lettered, ${formatCount(after.events)} left in the spool${corruptTails > 0 ? `, ${plural(corruptTails, 'corrupt tail')} skipped` : ''}`,
+        `replayed ${dir}: ${formatCount(indexed)} indexed, ${formatCount(deadLettered)} dead-lettered, ${dropped > 0 ? `${formatCount(dropped)} refused and dropped (the dead-letter file could not be written), ` : ''}${formatCount(after.events)} left in the spool${corruptTails > 0 ? `, ${plural(corruptTails, 'corrupt tail')} skipped` : ''}`,
       );
       if (!complete)
         out.err(
@@ -188,7 +192,7 @@ options:
   --force     replay or purge although a process holds the spool open
   --json      show: {"dir", "segments": [...], "events", "bytes", "oldest", "newest",
               "corruptTails", "deadLetters", "sample": [...]}; replay: {"events", "indexed",
-              "deadLettered", "remaining", "corruptTails", "complete"}; purge: {"purged", ...}
+              "deadLettered", "dropped", "remaining", "corruptTails", "complete"}; purge: {"purged", ...}
 
 ${EXIT_HELP}`,
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -174,7 +174,7 @@ describe('BulkSink: per-item answers', () => {
   it('counts 201, 200 and 409 (already indexed: the ids are deterministic) as indexed', async () => {
     const s = makeSink([[201, 409, 200]], { installTemplate: false });
     const result = await s.sink.deliver(docs(3));
-    expect(result).toEqual({ indexed: 3, deadLettered: 0, failed: [] });
+    expect(result).toEqual({ indexed: 3, deadLettered: 0, deadLetterLost: 0, failed: [] });
     expect(s.bulks).toHaveLength(1);
     expect(await deadLetterLines()).toEqual([]);
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([1, 0, 0]);
@@ -193,7 +193,7 @@ describe('BulkSink: per-item answers', () => {
     expect(s.bulks).toHaveLength(2);
     expect(sentIds(s.bulks[1]?.sent ?? [])).toEqual(ids([batch[1], batch[2]] as AuditDocument[]));
     // lastError is the last error seen, kept even though the retry went through.
-    expect(result).toEqual({ indexed: 4, deadLettered: 0, failed: [], lastError: '2 items answered 429' });
+    expect(result).toEqual({ indexed: 4, deadLettered: 0, deadLetterLost: 0, failed: [], lastError: '2 items answered 429' });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([2, 0, 1]);
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
   });
@@ -214,7 +214,7 @@ describe('BulkSink: per-item answers', () => {
       ],
       { installTemplate: false },
     );
-    expect(await s.sink.deliver(docs(3))).toMatchObject({ indexed: 3, deadLettered: 0, failed: [] });
+    expect(await s.sink.deliver(docs(3))).toMatchObject({ indexed: 3, deadLettered: 0, deadLetterLost: 0, failed: [] });
     expect(s.bulks).toHaveLength(2);
     expect(await deadLetterLines()).toEqual([]);
   });
@@ -227,10 +227,27 @@ describe('BulkSink: per-item answers', () => {
     expect(result).toEqual({
       indexed: 1,
       deadLettered: 0,
+      deadLetterLost: 0,
       failed: [batch[1]],
       lastError: '1 items answered 503',
     });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.RETRIES)]).toEqual([3, 2]);
+  });
+
+  it('counts a refused item as lost, not dead-lettered, when the dead-letter file cannot be written', async () => {
+    // A file where the folder should be: mkdir fails (ENOTDIR) as on a full or read-only disk.
+    await writeFile(join(spoolDir, 'dead-letter'), '');
+    const s = makeSink([[201, { status: 400, type: 'mapper_parsing_exception', reason: 'x' }]], {
+      installTemplate: false,
+    });
+    const result = await s.sink.deliver(docs(2));
+    expect(result).toEqual({ indexed: 1, deadLettered: 0, deadLetterLost: 1, failed: [] });
+    expect(s.bulks).toHaveLength(1);
+    expect(s.log).toHaveBeenCalledWith(
+      'error',
+      'Dead-letter write failed: events dropped',
+      expect.objectContaining({ count: 1 }),
+    );
   });
 
   it('dead-letters a 400 item with its answer and document, and never retries it', async () => {
@@ -240,7 +257,7 @@ describe('BulkSink: per-item answers', () => {
     });
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
-    expect(result).toEqual({ indexed: 2, deadLettered: 1, failed: [] });
+    expect(result).toEqual({ indexed: 2, deadLettered: 1, deadLetterLost: 0, failed: [] });
     expect(s.bulks).toHaveLength(1);
     expect(s.stat(Stat.RETRIES)).toBe(0);
     const dead = batch[1] as AuditDocument;
@@ -279,7 +296,7 @@ describe('BulkSink: per-item answers', () => {
     );
     const batch = docs(4);
     const result = await s.sink.deliver(batch);
-    expect(result).toMatchObject({ indexed: 2, deadLettered: 2, failed: [] });
+    expect(result).toMatchObject({ indexed: 2, deadLettered: 2, deadLetterLost: 0, failed: [] });
     expect((await deadLetterLines()).map((l) => [l.entry.id, l.entry.status, l.entry.error])).toEqual([
       [batch[2]?.id, 400, 'strict_dynamic_mapping_exception'],
       [batch[3]?.id, 404, 'index_not_found_exception'],
@@ -293,7 +310,7 @@ describe('BulkSink: failed requests', () => {
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
     expect(s.bulks.map((b) => sentIds(b.sent))).toEqual([ids(batch), ids(batch)]);
-    expect(result).toEqual({ indexed: 3, deadLettered: 0, failed: [], lastError: 'socket hang up' });
+    expect(result).toEqual({ indexed: 3, deadLettered: 0, deadLetterLost: 0, failed: [], lastError: 'socket hang up' });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([1, 1, 1]);
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
   });
@@ -306,7 +323,7 @@ describe('BulkSink: failed requests', () => {
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
     expect(s.bulks).toHaveLength(3);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, failed: batch, lastError: 'timeout' });
+    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: 'timeout' });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([0, 3, 2]);
     // Only answered requests are timed.
     expect(s.stat(Stat.WRITE_LATENCY_COUNT)).toBe(0);
@@ -323,7 +340,7 @@ describe('BulkSink: failed requests', () => {
     const batch = docs(2);
     const result = await s.sink.deliver(batch);
     expect(s.bulks).toHaveLength(2);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, failed: batch, lastError: 'down' });
+    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: 'down' });
     expect(s.breaker.state).toBe(BreakerState.OPEN);
     expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open', { error: 'down' });
     expect(s.stat(Stat.RETRIES)).toBe(1);
@@ -337,7 +354,7 @@ describe('BulkSink: the circuit breaker', () => {
     expect(s.breaker.state).toBe(BreakerState.OPEN);
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, failed: batch, lastError: 'circuit breaker open' });
+    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: 'circuit breaker open' });
     expect(s.bulks).toEqual([]);
     expect(s.transport).toEqual([]);
     expect(readRow(s.statsBuffer, 0).every((v) => v === 0)).toBe(true);
@@ -359,7 +376,7 @@ describe('BulkSink: the circuit breaker', () => {
     const batch = docs(2);
     const result = await s.sink.deliver(batch);
     expect(s.bulks).toHaveLength(2);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, failed: batch, lastError: '2 items answered 429' });
+    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: '2 items answered 429' });
     expect(s.breaker.state).toBe(BreakerState.OPEN);
     expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open', { error: '2 items answered 429' });
     // The requests themselves were answered.
@@ -382,7 +399,7 @@ describe('BulkSink: the circuit breaker', () => {
     const s = makeSink([[201]], { installTemplate: false, breakerFailures: 1, breakerCooldownSeconds: 1 });
     s.breaker.failure();
     vi.setSystemTime(NOW.getTime() + 1000);
-    expect(await s.sink.deliver(docs(1))).toEqual({ indexed: 1, deadLettered: 0, failed: [] });
+    expect(await s.sink.deliver(docs(1))).toEqual({ indexed: 1, deadLettered: 0, deadLetterLost: 0, failed: [] });
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
     expect(s.log).toHaveBeenCalledWith('info', 'Circuit breaker closed');
   });

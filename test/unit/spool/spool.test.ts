@@ -14,7 +14,7 @@ function recorder(fail?: (batch: AuditDocument[], call: number) => AuditDocument
   const deliver = async (batch: AuditDocument[]): Promise<Delivery> => {
     batches.push(batch);
     const failed = fail?.(batch, batches.length - 1) ?? [];
-    return { indexed: batch.length - failed.length, deadLettered: 0, failed };
+    return { indexed: batch.length - failed.length, deadLettered: 0, deadLetterLost: 0, failed };
   };
   return { batches, deliver, seen: () => batches.flat() };
 }
@@ -203,9 +203,11 @@ describe('Spool.replayOldest', () => {
     expect(res).toStrictEqual({
       ownIndexed: 7,
       ownDeadLettered: 0,
+      ownDeadLetterLost: 0,
       ownLost: 0,
       foreignIndexed: 0,
       foreignDeadLettered: 0,
+      foreignDeadLetterLost: 0,
       corruptTails: 0,
       complete: true,
     });
@@ -220,10 +222,21 @@ describe('Spool.replayOldest', () => {
     const s = await makeSpool();
     await s.append(docs(0, 4));
     const res = await s.replayOldest(
-      async (batch) => ({ indexed: batch.length - 1, deadLettered: 1, failed: [] }),
+      async (batch) => ({ indexed: batch.length - 1, deadLettered: 1, deadLetterLost: 0, failed: [] }),
       2,
     );
     expect(res).toMatchObject({ ownIndexed: 2, ownDeadLettered: 2, complete: true });
+  });
+
+  it('counts events refused with no dead-letter file apart, and still removes them from the spool', async () => {
+    const s = await makeSpool();
+    await s.append(docs(0, 4));
+    const res = await s.replayOldest(
+      async (batch) => ({ indexed: batch.length - 1, deadLettered: 0, deadLetterLost: 1, failed: [] }),
+      2,
+    );
+    expect(res).toMatchObject({ ownIndexed: 2, ownDeadLettered: 0, ownDeadLetterLost: 2, complete: true });
+    expect(s.ownPending()).toBe(0);
   });
 
   it("counts another process's segment as foreign", async () => {
@@ -241,9 +254,11 @@ describe('Spool.replayOldest', () => {
     expect(res).toStrictEqual({
       ownIndexed: 0,
       ownDeadLettered: 0,
+      ownDeadLetterLost: 0,
       ownLost: 0,
       foreignIndexed: 2,
       foreignDeadLettered: 3,
+      foreignDeadLetterLost: 0,
       corruptTails: 0,
       complete: true,
     });
@@ -282,9 +297,11 @@ describe('Spool.replayOldest', () => {
     expect(res).toStrictEqual({
       ownIndexed: 4,
       ownDeadLettered: 0,
+      ownDeadLetterLost: 0,
       ownLost: 0,
       foreignIndexed: 0,
       foreignDeadLettered: 0,
+      foreignDeadLetterLost: 0,
       corruptTails: 0,
       complete: false,
     });
@@ -346,9 +363,11 @@ describe('Spool.replayOldest', () => {
     expect(res).toStrictEqual({
       ownIndexed: 5,
       ownDeadLettered: 0,
+      ownDeadLetterLost: 0,
       ownLost: 1,
       foreignIndexed: 0,
       foreignDeadLettered: 0,
+      foreignDeadLetterLost: 0,
       corruptTails: 1,
       complete: true,
     });
