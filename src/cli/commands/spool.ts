@@ -103,6 +103,7 @@ async function replay(
       Date.now(),
       config.breakerFailures,
       config.breakerCooldownSeconds * 1000,
+      { requestTimeoutMs: config.opensearch.timeoutSeconds * 1000 },
     );
     const sink = new BulkSink(client, config, new StatRow(createStatsBuffer(1), 0), log, breaker);
     // One shard of one: this spool replays every shard-N folder. It never appends, so its instance
