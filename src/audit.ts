@@ -14,7 +14,7 @@ import { BodyKind, type CapturedEvent, EventEncoder } from './event.js';
 import { createRingBuffer, createStatsBuffer, eventsPerShard, ringCapacity, Stat } from './layout.js';
 import { type AuditLogger, defaultLogger } from './logger.js';
 import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics/registry.js';
-import { addRows, readRow } from './metrics/stat-row.js';
+import { addRows, readCommitting, readRow } from './metrics/stat-row.js';
 import { warnIfInsecure } from './opensearch/client.js';
 import { RingProducer, WriteResult } from './ring/producer.js';
 import { drainOnSignals } from './signals.js';
@@ -231,9 +231,11 @@ export class Audit {
     const totals: number[] = [];
     let inFlight = 0;
     this.#producers.forEach((producer, shard) => {
-      const [row, pending] = producer.consistent(
-        () => [readRow(this.#stats, shard), producer.pendingEvents()] as const,
-      );
+      const [row, pending] = producer.consistent((committing) => {
+        if (!committing) return [readRow(this.#stats, shard), producer.pendingEvents()] as const;
+        const [after, releasedEvents] = readCommitting(this.#stats, shard);
+        return [after, producer.pendingEvents(releasedEvents)] as const;
+      });
       addRows(totals, row);
       inFlight += pending;
     });

@@ -24,7 +24,8 @@ export const Ring = {
   RELEASED_EVENTS: 17,
   /**
    * Consumer: odd while it records a batch's outcome and releases it. A reader that sees the same
-   * even value before and after reading the counters and cursors saw a consistent snapshot.
+   * even value before and after reading the counters and cursors saw a consistent snapshot; one
+   * that sees the same odd value reads the commit's journal (Journal, below) instead of waiting.
    */
   EPOCH: 18,
   /** Consumer: 1 while parked in Atomics.waitAsync. */
@@ -119,6 +120,31 @@ export const WRITE_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 export const STAT_ROW_SLOTS = Stat.WRITE_LATENCY_BUCKETS + WRITE_LATENCY_BUCKETS.length;
 
+/**
+ * The commit journal, right after each shard's row: a batch's outcome written as the absolute
+ * values its stat slots will hold and the release cursor the ring will have, before any of it is
+ * applied. A worker terminated mid-commit (Worker.terminate() runs no `finally`) leaves Ring.EPOCH
+ * odd; readers then take the journal's values, and the next consumer of the ring applies the
+ * journal again (setting absolute values is idempotent) and makes EPOCH even. So a commit is
+ * never half seen, never lost, and never counted twice.
+ */
+export const Journal = {
+  /** Entries in use. */
+  COUNT: 0,
+  /** The ring's RELEASE cursor after the commit. */
+  RELEASE: 1,
+  /** The ring's RELEASED_EVENTS after the commit. */
+  RELEASED_EVENTS: 2,
+  /** (slot, value) pairs from here. */
+  ENTRIES: 3,
+} as const;
+
+/** Distinct stat slots one commit may set. */
+export const JOURNAL_MAX_ENTRIES = 16;
+export const JOURNAL_SLOTS = Journal.ENTRIES + 2 * JOURNAL_MAX_ENTRIES;
+/** BigInt64 slots per shard in the stats block: its row, then its journal. */
+export const SHARD_STATS_SLOTS = STAT_ROW_SLOTS + JOURNAL_SLOTS;
+
 export function createStatsBuffer(shards: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(shards * STAT_ROW_SLOTS * 8);
+  return new SharedArrayBuffer(shards * SHARD_STATS_SLOTS * 8);
 }

@@ -3,6 +3,14 @@
 // producer cannot overwrite them, so a replacement worker can read them again after a crash.
 import { align8, FRAME_HEADER_BYTES, RING_HEADER_BYTES, Ring, WRAP_MARK } from '../layout.js';
 
+/** Where a commit's outcome is staged, journaled and applied (StatRow; layout.ts, Journal). */
+export interface CommitJournal {
+  begin(): void;
+  write(release: { cursor: number; events: number }): void;
+  abort(): void;
+  apply(): { cursor: number; events: number };
+}
+
 export class RingConsumer {
   readonly capacity: number;
   readonly #header: Int32Array;
@@ -12,13 +20,25 @@ export class RingConsumer {
   #read: number;
   #readEvents: number;
   #released: number;
+  readonly #journal: CommitJournal | undefined;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /**
+   * With a `journal`, commits are journaled, and a commit an earlier consumer of this ring left
+   * unfinished (its worker terminated inside it) is finished here first.
+   */
+  constructor(buffer: SharedArrayBuffer, journal?: CommitJournal) {
+    this.#journal = journal;
     this.capacity = buffer.byteLength - RING_HEADER_BYTES;
     this.#header = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
     this.#data = new Uint8Array(buffer, RING_HEADER_BYTES, this.capacity);
     this.#lengths = new Int32Array(buffer, RING_HEADER_BYTES, this.capacity / 4);
     this.#mask = this.capacity - 1;
+    if (journal && (Atomics.load(this.#header, Ring.EPOCH) & 1) === 1) {
+      const { cursor, events } = journal.apply();
+      Atomics.store(this.#header, Ring.RELEASED_EVENTS, events | 0);
+      Atomics.store(this.#header, Ring.RELEASE, cursor | 0);
+      Atomics.add(this.#header, Ring.EPOCH, 1);
+    }
     // Start from what was released, not from what an earlier reader had taken: frames taken but
     // never acknowledged are delivered again (at-least-once).
     this.#read = Atomics.load(this.#header, Ring.RELEASE) >>> 0;
@@ -79,26 +99,39 @@ export class RingConsumer {
 
   /**
    * Records a batch's outcome (`record` updates the shared counters) and releases its space as one
-   * step that stats readers observe atomically (see Ring.EPOCH).
+   * step that stats readers observe atomically (see Ring.EPOCH). With a journal, the outcome is
+   * journaled first, so a worker terminated anywhere inside this leaves a commit the next consumer
+   * finishes (see Journal in layout.ts).
    */
   commit(cursor: number, events: number, record: () => void): void {
-    Atomics.add(this.#header, Ring.EPOCH, 1);
+    const journal = this.#journal;
+    if (!journal) {
+      Atomics.add(this.#header, Ring.EPOCH, 1);
+      try {
+        record();
+      } finally {
+        this.release(cursor, events);
+        Atomics.add(this.#header, Ring.EPOCH, 1);
+      }
+      return;
+    }
+    journal.begin();
     try {
       record();
-    } finally {
-      this.release(cursor, events);
-      Atomics.add(this.#header, Ring.EPOCH, 1);
+    } catch (err) {
+      journal.abort();
+      throw err;
     }
+    journal.write({ cursor, events });
+    Atomics.add(this.#header, Ring.EPOCH, 1);
+    journal.apply();
+    this.release(cursor, events);
+    Atomics.add(this.#header, Ring.EPOCH, 1);
   }
 
   /** Records counter updates that involve no ring space (spool replay) as one consistent step. */
   record(update: () => void): void {
-    Atomics.add(this.#header, Ring.EPOCH, 1);
-    try {
-      update();
-    } finally {
-      Atomics.add(this.#header, Ring.EPOCH, 1);
-    }
+    this.commit(this.#released, Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0, update);
   }
 
   /** Gives the space up to `cursor` (holding frames up to `events`) back to the producer. */

@@ -89,22 +89,22 @@ export class RingProducer {
     return (this.#write - (Atomics.load(this.#header, Ring.RELEASE) >>> 0)) >>> 0;
   }
 
-  /** Frames published but not yet released. */
-  pendingEvents(): number {
-    return (this.#events - (Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0)) >>> 0;
+  /** Frames published but not yet released (or, with `releasedEvents`, than that count). */
+  pendingEvents(releasedEvents = Atomics.load(this.#header, Ring.RELEASED_EVENTS)): number {
+    return (this.#events - (releasedEvents >>> 0)) >>> 0;
   }
 
   /**
-   * Runs `read` (which reads this ring's counters and the consumer's shared stats) until it ran
-   * while no batch outcome was being recorded, so the result is one consistent snapshot.
+   * Runs `read` until the consumer's commit epoch is the same before and after it, so the result
+   * is one consistent snapshot. `committing` is true when a commit is under way (or was cut short
+   * by a terminated worker): `read` then takes the journal's values (readCommitting), so this never
+   * waits for the consumer.
    */
-  consistent<T>(read: () => T): T {
+  consistent<T>(read: (committing: boolean) => T): T {
     for (;;) {
       const before = Atomics.load(this.#header, Ring.EPOCH);
-      if ((before & 1) === 0) {
-        const value = read();
-        if (Atomics.load(this.#header, Ring.EPOCH) === before) return value;
-      }
+      const value = read((before & 1) === 1);
+      if (Atomics.load(this.#header, Ring.EPOCH) === before) return value;
     }
   }
 

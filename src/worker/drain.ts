@@ -39,8 +39,9 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   const log: Log = (level, msg, fields) => {
     task.port.postMessage({ type: 'log', level, msg, fields: { ...fields, shard } } satisfies LogMessage);
   };
-  const consumer = new RingConsumer(task.ring);
   const stats = new StatRow(task.stats, shard);
+  // The stats row is the commit journal: a commit a terminated worker left unfinished is finished here.
+  const consumer = new RingConsumer(task.ring, stats);
   const ctx: DocumentContext = {
     indexPrefix: cfg.indexPrefix,
     rotation: cfg.indexRotation,
@@ -58,6 +59,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     task.createdAt,
     cfg.breakerFailures,
     cfg.breakerCooldownSeconds * 1000,
+    { requestTimeoutMs: cfg.opensearch.timeoutSeconds * 1000 },
   );
   const sink = cfg.opensearch.url
     ? new BulkSink(createClient(cfg.opensearch), cfg, stats, log, breaker)

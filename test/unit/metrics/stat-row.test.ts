@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createStatsBuffer, STAT_ROW_SLOTS, Stat, WRITE_LATENCY_BUCKETS } from '../../../src/layout.js';
-import { addRows, readRow, StatRow } from '../../../src/metrics/stat-row.js';
+import { addRows, readCommitting, readRow, StatRow } from '../../../src/metrics/stat-row.js';
 
 const zeros = () => new Array<number>(STAT_ROW_SLOTS).fill(0);
 
@@ -134,5 +134,42 @@ describe('readRow and addRows', () => {
 
   it('adds onto a non-empty total', () => {
     expect(addRows([1, 2, 3], [10, 20, 30, 40])).toEqual([11, 22, 33, 40]);
+  });
+});
+
+describe('StatRow as the commit journal', () => {
+  it('stages adds and sets between begin() and write(), and applies them only from the journal', () => {
+    const buffer = createStatsBuffer(1);
+    const row = new StatRow(buffer, 0);
+    row.add(Stat.INDEXED, 5);
+    row.begin();
+    row.add(Stat.INDEXED, 3);
+    row.add(Stat.INDEXED, 2);
+    row.set(Stat.SPOOL_BYTES, 77);
+    expect(readRow(buffer, 0)[Stat.INDEXED]).toBe(5);
+    row.write({ cursor: 4096, events: 12 });
+    // A reader that finds a commit under way sees what it will leave.
+    const [after, releasedEvents] = readCommitting(buffer, 0);
+    expect([after[Stat.INDEXED], after[Stat.SPOOL_BYTES], releasedEvents]).toEqual([10, 77, 12]);
+    expect(readRow(buffer, 0)[Stat.INDEXED]).toBe(5);
+    expect(row.apply()).toEqual({ cursor: 4096, events: 12 });
+    expect(readRow(buffer, 0)[Stat.INDEXED]).toBe(10);
+    // Applying again (a replacement worker finishing the commit) changes nothing: absolute values.
+    row.apply();
+    expect(readRow(buffer, 0)[Stat.INDEXED]).toBe(10);
+    // Outside a commit, adds go straight to the row again.
+    row.add(Stat.INDEXED, 1);
+    expect(readRow(buffer, 0)[Stat.INDEXED]).toBe(11);
+  });
+
+  it('abort() drops what was staged', () => {
+    const buffer = createStatsBuffer(1);
+    const row = new StatRow(buffer, 0);
+    row.begin();
+    row.add(Stat.INDEXED, 3);
+    row.abort();
+    row.add(Stat.SPOOLED, 1);
+    expect(readRow(buffer, 0)[Stat.INDEXED]).toBe(0);
+    expect(readRow(buffer, 0)[Stat.SPOOLED]).toBe(1);
   });
 });
