@@ -72,11 +72,21 @@ export class Spool {
     return this.#bytes;
   }
 
-  /** Creates this shard's folder and measures what earlier processes left in the folders it replays. */
+  /**
+   * Creates this shard's folder and measures what is spooled in the folders it replays. Segments of
+   * this process (a drain task restarted after its thread died) count as its own again, with the
+   * records they hold, so their replay settles this process's `spooled` instead of counting as
+   * recovered.
+   */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     this.#bytes = 0;
-    for (const file of await this.segments()) this.#bytes += (await stat(file)).size;
+    this.#own.clear();
+    const mine = `-${this.#opts.instance}-`;
+    for (const file of await this.segments()) {
+      this.#bytes += (await stat(file)).size;
+      if (basename(file).includes(mine)) this.#own.set(file, decodeRecords(await readFile(file)).docs.length);
+    }
   }
 
   /** Segment files this shard replays, oldest first (the one being appended to included). */
@@ -112,8 +122,11 @@ export class Spool {
       await writeAll(file, Buffer.concat(records.slice(0, n), size));
       await file.datasync();
     } catch (err) {
-      // The segment may now end in a partial record: never append behind it (replay stops at a
-      // torn record), start a new segment next time.
+      // The caller counts all of these as dropped, but whole records may be on disk already: cut
+      // them off so replay cannot deliver them a second time. If even that fails, replay delivers
+      // only the records counted as spooled (see replayOldest). Never append behind a possibly
+      // partial record: start a new segment next time.
+      await file.truncate(this.#segmentBytes).catch(() => undefined);
       this.#file = undefined;
       await file.close().catch(() => undefined);
       throw err;
@@ -162,7 +175,11 @@ export class Spool {
       complete: true,
     };
     const content = await readFile(oldest);
-    const { docs, corruptTail } = decodeRecords(content);
+    const decoded = decodeRecords(content);
+    const { corruptTail } = decoded;
+    // Records behind the ones this process counted as spooled belong to an append that failed
+    // part-way; they were counted as dropped and are not delivered.
+    const docs = own !== undefined && decoded.docs.length > own ? decoded.docs.slice(0, own) : decoded.docs;
     if (corruptTail) result.corruptTails++;
     let at = 0;
     let leftover: AuditDocument[] = [];

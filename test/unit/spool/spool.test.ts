@@ -239,6 +239,20 @@ describe('Spool.replayOldest', () => {
     expect(s.ownPending()).toBe(0);
   });
 
+  it('a restarted worker of the same process counts its own segments as its own, not recovered', async () => {
+    // The first drain task dies (its Spool object is gone); piscina's replacement makes a new one
+    // with the same process instance.
+    const first = await makeSpool();
+    await first.append(docs(0, 5));
+    await first.close();
+    const second = await makeSpool();
+    expect(second.ownPending()).toBe(5);
+    const r = recorder();
+    const res = await second.replayOldest(r.deliver, 10);
+    expect(res).toMatchObject({ ownIndexed: 5, foreignIndexed: 0, complete: true });
+    expect(second.ownPending()).toBe(0);
+  });
+
   it("counts another process's segment as foreign", async () => {
     const a = await makeSpool();
     const all = docs(0, 5);

@@ -1,0 +1,62 @@
+// The spool on a full disk (a size-limited tmpfs: a real ENOSPC). An append that fails part-way
+// leaves whole records on disk that the worker has already counted as dropped (spool_error); replay
+// must not deliver and count them a second time.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Delivery } from '../../../src/delivery/bulk-sink.js';
+import { Spool } from '../../../src/spool/spool.js';
+import type { AuditDocument } from '../../../src/worker/document.js';
+import { tmpfs } from '../../support/mounts.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function docs(from: number, n: number, bodyBytes: number): AuditDocument[] {
+  return Array.from({ length: n }, (_, i) => ({
+    index: 'audit-api-2026-12-02',
+    id: `id-${from + i}`,
+    routing: 'org-1',
+    source: { event_id: `id-${from + i}`, request_body: 'x'.repeat(bodyBytes) },
+  }));
+}
+
+describe('spool on a full disk', () => {
+  it('a failed append leaves nothing that replay would count again', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pdaas-spool-full-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    mkdirSync(join(root, 'spool'));
+    cleanups.push(tmpfs(join(root, 'spool'), 64 * 1024));
+    const spool = new Spool({
+      root: join(root, 'spool'),
+      shard: 0,
+      shards: 1,
+      instance: 'a1b2c3d4e5f6',
+      maxBytes: 1 << 30,
+    });
+    await spool.init();
+    const kept = docs(0, 10, 100);
+    expect(await spool.append(kept)).toBe(10);
+    // About 100 KB of records onto what is left of 64 KB: the write stops part-way with ENOSPC.
+    await expect(spool.append(docs(10, 100, 1000))).rejects.toThrow(/ENOSPC|spool write stopped/);
+
+    const delivered: AuditDocument[] = [];
+    const deliver = async (batch: AuditDocument[]): Promise<Delivery> => {
+      delivered.push(...batch);
+      return { indexed: batch.length, deadLettered: 0, deadLetterLost: 0, failed: [] };
+    };
+    let ownIndexed = 0;
+    for (;;) {
+      const r = await spool.replayOldest(deliver, 500);
+      if (!r) break;
+      ownIndexed += r.ownIndexed;
+    }
+    await spool.close();
+    expect(delivered.map((d) => d.id)).toEqual(kept.map((d) => d.id));
+    expect(ownIndexed).toBe(10);
+  });
+});
