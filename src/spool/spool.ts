@@ -48,8 +48,15 @@ export interface ReplayResult {
   foreignDeadLettered: number;
   foreignDeadLetterLost: number;
   corruptTails: number;
+  /**
+   * Own events in a segment set aside because it could not be read or rewritten (renamed to
+   * `.seg.bad` for the operator, never replayed again): the caller counts them as dropped.
+   */
+  ownSetAside: number;
   /** False when delivery failed part-way; the rest stays spooled for the next attempt. */
   complete: boolean;
+  /** Why the segment was set aside. */
+  error?: string;
 }
 
 export class Spool {
@@ -62,6 +69,8 @@ export class Spool {
   #counter = 0;
   /** Records of this process still in each of its segments. */
   readonly #own = new Map<string, number>();
+  /** Segments set aside that could not even be renamed: this process does not try them again. */
+  readonly #skipped = new Set<string>();
 
   constructor(opts: SpoolOptions) {
     this.#opts = opts;
@@ -84,8 +93,13 @@ export class Spool {
     this.#own.clear();
     const mine = `-${this.#opts.instance}-`;
     for (const file of await this.segments()) {
-      this.#bytes += (await stat(file)).size;
-      if (basename(file).includes(mine)) this.#own.set(file, decodeRecords(await readFile(file)).docs.length);
+      try {
+        this.#bytes += (await stat(file)).size;
+        if (basename(file).includes(mine))
+          this.#own.set(file, decodeRecords(await readFile(file)).docs.length);
+      } catch {
+        // Unreadable: replay sets it aside and says why.
+      }
     }
   }
 
@@ -97,7 +111,8 @@ export class Spool {
       const m = /^shard-(\d+)$/.exec(e.name);
       if (!e.isDirectory() || !m || Number(m[1]) % this.#opts.shards !== this.#opts.shard) continue;
       const dir = join(this.#opts.root, e.name);
-      for (const f of await readdir(dir)) if (f.endsWith('.seg')) files.push(join(dir, f));
+      for (const f of await readdir(dir))
+        if (f.endsWith('.seg') && !this.#skipped.has(join(dir, f))) files.push(join(dir, f));
     }
     return files.sort((a, b) => basename(a).localeCompare(basename(b)));
   }
@@ -172,8 +187,39 @@ export class Spool {
       foreignDeadLettered: 0,
       foreignDeadLetterLost: 0,
       corruptTails: 0,
+      ownSetAside: 0,
       complete: true,
     };
+    try {
+      return await this.#replay(oldest, own, result, deliver, batchSize);
+    } catch (err) {
+      // An unreadable segment, a rewrite on a full or read-only disk: set the segment aside so the
+      // next cycle goes on with the others, rather than failing on it forever.
+      await unlink(`${oldest}.tmp`).catch(() => undefined);
+      const size = await stat(oldest).then(
+        (st) => st.size,
+        () => 0,
+      );
+      await rename(oldest, `${oldest}.bad`).catch(() => this.#skipped.add(oldest));
+      this.#bytes = Math.max(0, this.#bytes - size);
+      if (own !== undefined) {
+        const settled = result.ownIndexed + result.ownDeadLettered + result.ownDeadLetterLost;
+        result.ownSetAside = Math.max(0, own - settled);
+        this.#own.delete(oldest);
+      }
+      result.complete = false;
+      result.error = `${basename(oldest)}: ${(err as Error).message}`;
+      return result;
+    }
+  }
+
+  async #replay(
+    oldest: string,
+    own: number | undefined,
+    result: ReplayResult,
+    deliver: (docs: AuditDocument[]) => Promise<Delivery>,
+    batchSize: number,
+  ): Promise<ReplayResult> {
     const content = await readFile(oldest);
     const decoded = decodeRecords(content);
     const { corruptTail } = decoded;

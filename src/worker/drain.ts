@@ -150,13 +150,22 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       stats.add(Stat.INDEXED, r.ownIndexed);
       stats.add(Stat.DEAD_LETTERED, r.ownDeadLettered);
       stats.add(Stat.DROPPED_DEAD_LETTER, r.ownDeadLetterLost);
-      stats.add(Stat.UNSPOOLED, r.ownIndexed + r.ownDeadLettered + r.ownDeadLetterLost + r.ownLost);
+      stats.add(Stat.DROPPED_SPOOL_ERROR, r.ownSetAside);
+      stats.add(
+        Stat.UNSPOOLED,
+        r.ownIndexed + r.ownDeadLettered + r.ownDeadLetterLost + r.ownLost + r.ownSetAside,
+      );
       stats.add(Stat.DROPPED_SPOOL_CORRUPT, r.ownLost);
       stats.add(Stat.REPLAYED, r.ownIndexed + r.foreignIndexed);
       stats.add(Stat.RECOVERED, r.foreignIndexed + r.foreignDeadLettered);
       stats.add(Stat.SPOOL_CORRUPT_TAILS, r.corruptTails);
       stats.set(Stat.SPOOL_BYTES, spool.bytes);
     });
+    if (r.error !== undefined)
+      log('error', 'Spool segment could not be replayed; set aside as .seg.bad', {
+        error: r.error,
+        dropped: r.ownSetAside,
+      });
     if (r.foreignDeadLetterLost > 0)
       log('error', "An earlier process's spooled events were refused and could not be dead-lettered", {
         count: r.foreignDeadLetterLost,

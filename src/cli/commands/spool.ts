@@ -133,6 +133,7 @@ async function replay(
         return d;
       }, config.batchSize);
       if (!r) break;
+      if (r.error !== undefined) lastError = `${r.error} (set aside as .seg.bad)`;
       indexed += r.foreignIndexed + r.ownIndexed;
       deadLettered += r.foreignDeadLettered + r.ownDeadLettered;
       dropped += r.foreignDeadLetterLost + r.ownDeadLetterLost;

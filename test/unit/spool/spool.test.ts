@@ -209,6 +209,7 @@ describe('Spool.replayOldest', () => {
       foreignDeadLettered: 0,
       foreignDeadLetterLost: 0,
       corruptTails: 0,
+      ownSetAside: 0,
       complete: true,
     });
     expect(await s.segments()).toEqual([]);
@@ -253,6 +254,40 @@ describe('Spool.replayOldest', () => {
     expect(second.ownPending()).toBe(0);
   });
 
+  it('sets an unreadable segment aside and counts its own events as dropped, instead of failing every cycle', async () => {
+    const s = await makeSpool();
+    await s.append(docs(0, 3));
+    const [good] = await s.segments();
+    // A segment that cannot be read (EISDIR here; EACCES or EIO in production), older than the good one.
+    await mkdir(join(s.dir, `0000000000001-${'a1b2c3d4e5f6'}-000001.seg`));
+    await s.close();
+    const again = await makeSpool();
+    const r = recorder();
+    const first = await again.replayOldest(r.deliver, 10);
+    expect(first).toMatchObject({ complete: false, ownIndexed: 0 });
+    expect(first?.error).toMatch(/EISDIR/);
+    // Set aside: the next replay goes on with the good segment.
+    const second = await again.replayOldest(r.deliver, 10);
+    expect(second).toMatchObject({ ownIndexed: 3, complete: true });
+    expect(await again.segments()).toEqual([]);
+    expect(good).toBeDefined();
+  });
+
+  it('a rewrite that cannot be written keeps what was delivered counted and sets the segment aside', async () => {
+    const s = await makeSpool();
+    await s.append(docs(0, 6));
+    const [segment] = await s.segments();
+    // The rewrite's temp file cannot be created (EISDIR; ENOSPC or EROFS in production).
+    await mkdir(`${segment}.tmp`);
+    const r = recorder((batch, call) => (call === 1 ? batch : []));
+    const res = await s.replayOldest(r.deliver, 2);
+    expect(res).toMatchObject({ ownIndexed: 2, ownSetAside: 4, complete: false });
+    expect(res?.error).toMatch(/EISDIR/);
+    expect(s.ownPending()).toBe(0);
+    expect(await s.segments()).toEqual([]);
+    expect(await s.replayOldest(r.deliver, 2)).toBeUndefined();
+  });
+
   it("counts another process's segment as foreign", async () => {
     const a = await makeSpool();
     const all = docs(0, 5);
@@ -274,6 +309,7 @@ describe('Spool.replayOldest', () => {
       foreignDeadLettered: 3,
       foreignDeadLetterLost: 0,
       corruptTails: 0,
+      ownSetAside: 0,
       complete: true,
     });
     expect(b.bytes).toBe(0);
@@ -317,6 +353,7 @@ describe('Spool.replayOldest', () => {
       foreignDeadLettered: 0,
       foreignDeadLetterLost: 0,
       corruptTails: 0,
+      ownSetAside: 0,
       complete: false,
     });
     const rest = all.slice(4);
@@ -383,6 +420,7 @@ describe('Spool.replayOldest', () => {
       foreignDeadLettered: 0,
       foreignDeadLetterLost: 0,
       corruptTails: 1,
+      ownSetAside: 0,
       complete: true,
     });
     expect(await s.segments()).toEqual([]);
@@ -420,6 +458,7 @@ describe('Spool.replayOldest', () => {
       foreignIndexed: 2,
       ownLost: 0,
       corruptTails: 1,
+      ownSetAside: 0,
       complete: true,
     });
     expect(r.seen()).toStrictEqual(all.slice(0, 2));
