@@ -284,9 +284,9 @@ export class Audit {
     const deadline = Date.now() + timeoutMs;
     this.#removeSignalHandlers();
     for (const p of this.#producers) p.close();
-    while ((this.#pool?.alive ?? 0) > 0 && Date.now() < deadline) await sleep(10);
+    while ((this.#pool?.busy ?? 0) > 0 && Date.now() < deadline) await sleep(10);
     const left = this.stats().inFlight;
-    const alive = this.#pool?.alive ?? 0;
+    const alive = this.#pool?.busy ?? 0;
     await this.#pool?.destroy();
     this.#unregister();
     const final = this.stats();

@@ -33,6 +33,7 @@ export class DrainPool {
   readonly #pool: Piscina;
   readonly #log: AuditLogger;
   #alive = 0;
+  #restarting = 0;
   #restarts = 0;
   #stopping = false;
 
@@ -50,6 +51,11 @@ export class DrainPool {
   /** Drain tasks running now. */
   get alive(): number {
     return this.#alive;
+  }
+
+  /** Drain tasks running or about to be restarted: close() waits until none is left. */
+  get busy(): number {
+    return this.#alive + this.#restarting;
   }
 
   /** Drain tasks restarted after their thread died. */
@@ -79,8 +85,12 @@ export class DrainPool {
         port1.close();
         if (this.#stopping) return;
         this.#restarts++;
+        this.#restarting++;
         this.#log.error({ shard: task.shard, error: err.message }, 'Audit worker died; restarting it');
-        setTimeout(() => this.start(task), RESTART_DELAY_MS).unref();
+        setTimeout(() => {
+          this.#restarting--;
+          if (!this.#stopping) this.start(task);
+        }, RESTART_DELAY_MS).unref();
       },
     );
   }

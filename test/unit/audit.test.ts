@@ -173,6 +173,19 @@ describe('Audit with workers and no OpenSearch', () => {
     expectBalanced(s);
   });
 
+  it('close() right after a worker died waits for its replacement instead of giving up at once', async () => {
+    // A long flush interval keeps the events in the worker's batch, unreleased, when it dies.
+    const { audit } = await start({ flushIntervalSeconds: 30, batchSize: 1000 });
+    for (let i = 0; i < 50; i++) audit.capture(event(i));
+    await vi.waitFor(() => expect(audit.stats().inFlight).toBe(50), { timeout: 5000 });
+    const [thread] = audit.workerThreads();
+    await thread?.terminate();
+    // The pool restarts the shard 50 ms later; close() lands in that gap.
+    const final = await audit.close();
+    expect(final).toMatchObject({ captured: 50, spooled: 50, inFlight: 0 });
+    expectBalanced(final);
+  });
+
   it('returns the same promise from a second close()', async () => {
     const { audit } = await start();
     audit.capture(event(1));
