@@ -77,13 +77,14 @@ export class BulkSink {
    * Sends `docs` with up to AUDIT_RETRY_ATTEMPTS retries, asking the shared breaker before every
    * attempt; stops early (returning the rest as failed) as soon as the breaker is open.
    */
-  async deliver(docs: AuditDocument[]): Promise<Delivery> {
+  async deliver(docs: AuditDocument[], opts: { retries?: number } = {}): Promise<Delivery> {
+    const retries = opts.retries ?? this.cfg.retryAttempts;
     let pending = docs;
     let indexed = 0;
     let deadLettered = 0;
     let deadLetterLost = 0;
     let lastError: string | undefined;
-    for (let attempt = 0; attempt <= this.cfg.retryAttempts && pending.length > 0; attempt++) {
+    for (let attempt = 0; attempt <= retries && pending.length > 0; attempt++) {
       if (attempt > 0) {
         if (this.breaker.state !== BreakerState.CLOSED) break;
         this.stats.add(Stat.RETRIES, 1);

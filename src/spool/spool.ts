@@ -13,7 +13,11 @@ import type { Delivery } from '../delivery/bulk-sink.js';
 import type { AuditDocument } from '../worker/document.js';
 import { decodeRecords, encodeRecords } from './records.js';
 
-const SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * A segment is what one replay call reads, and what it rewrites when it stops part-way (delivery
+ * failed, or live events are waiting): small enough that either costs milliseconds, not seconds.
+ */
+const SEGMENT_MAX_BYTES = 1024 * 1024;
 
 /**
  * Writes all of `buf`: a file write may take fewer bytes than asked (a full disk, a signal), and a
@@ -169,6 +173,8 @@ export class Spool {
   async replayOldest(
     deliver: (docs: AuditDocument[]) => Promise<Delivery>,
     batchSize: number,
+    /** Asked between batches: true stops here (live events come first); the rest stays spooled. */
+    yieldNow: () => boolean = () => false,
   ): Promise<ReplayResult | undefined> {
     const [oldest] = await this.segments();
     if (oldest === undefined) return undefined;
@@ -191,7 +197,7 @@ export class Spool {
       complete: true,
     };
     try {
-      return await this.#replay(oldest, own, result, deliver, batchSize);
+      return await this.#replay(oldest, own, result, deliver, batchSize, yieldNow);
     } catch (err) {
       // An unreadable segment, a rewrite on a full or read-only disk: set the segment aside so the
       // next cycle goes on with the others, rather than failing on it forever.
@@ -219,6 +225,7 @@ export class Spool {
     result: ReplayResult,
     deliver: (docs: AuditDocument[]) => Promise<Delivery>,
     batchSize: number,
+    yieldNow: () => boolean,
   ): Promise<ReplayResult> {
     const content = await readFile(oldest);
     const decoded = decodeRecords(content);
@@ -244,6 +251,10 @@ export class Spool {
       }
       if (d.failed.length > 0) {
         leftover = [...d.failed, ...docs.slice(at)];
+        break;
+      }
+      if (at < docs.length && yieldNow()) {
+        leftover = docs.slice(at);
         break;
       }
     }

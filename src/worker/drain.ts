@@ -144,7 +144,13 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     // Live events come first: no replay while the ring is more than a quarter full.
     if (!sink || spool.bytes === 0 || consumer.fill(maxEvents) >= SPILL_AT / 2 || !breaker.ready())
       return false;
-    const r = await spool.replayOldest((docs) => sink.deliver(docs), cfg.batchSize);
+    // No retry backoff inside a replay, and a stop between batches once live events wait: the spool
+    // keeps what is not delivered, and live events never sit behind a whole segment's delivery.
+    const r = await spool.replayOldest(
+      (docs) => sink.deliver(docs, { retries: 0 }),
+      cfg.batchSize,
+      () => consumer.hasData(),
+    );
     if (!r) return false;
     consumer.record(() => {
       stats.add(Stat.INDEXED, r.ownIndexed);

@@ -180,6 +180,16 @@ describe('BulkSink: per-item answers', () => {
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([1, 0, 0]);
   });
 
+  it('with retries: 0 (spool replay) sends once and returns what failed, without waiting', async () => {
+    const s = makeSink([[201, 429, 500, 201]], { installTemplate: false });
+    const batch = docs(4);
+    const result = await s.sink.deliver(batch, { retries: 0 });
+    expect(s.bulks).toHaveLength(1);
+    expect(result.failed).toEqual([batch[1], batch[2]]);
+    expect(result.indexed).toBe(2);
+    expect(s.stat(Stat.RETRIES)).toBe(0);
+  });
+
   it('retries only the 429 and 500 items, then counts them indexed', async () => {
     const s = makeSink(
       [
@@ -193,7 +203,13 @@ describe('BulkSink: per-item answers', () => {
     expect(s.bulks).toHaveLength(2);
     expect(sentIds(s.bulks[1]?.sent ?? [])).toEqual(ids([batch[1], batch[2]] as AuditDocument[]));
     // lastError is the last error seen, kept even though the retry went through.
-    expect(result).toEqual({ indexed: 4, deadLettered: 0, deadLetterLost: 0, failed: [], lastError: '2 items answered 429' });
+    expect(result).toEqual({
+      indexed: 4,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: [],
+      lastError: '2 items answered 429',
+    });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([2, 0, 1]);
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
   });
@@ -214,7 +230,12 @@ describe('BulkSink: per-item answers', () => {
       ],
       { installTemplate: false },
     );
-    expect(await s.sink.deliver(docs(3))).toMatchObject({ indexed: 3, deadLettered: 0, deadLetterLost: 0, failed: [] });
+    expect(await s.sink.deliver(docs(3))).toMatchObject({
+      indexed: 3,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: [],
+    });
     expect(s.bulks).toHaveLength(2);
     expect(await deadLetterLines()).toEqual([]);
   });
@@ -310,7 +331,13 @@ describe('BulkSink: failed requests', () => {
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
     expect(s.bulks.map((b) => sentIds(b.sent))).toEqual([ids(batch), ids(batch)]);
-    expect(result).toEqual({ indexed: 3, deadLettered: 0, deadLetterLost: 0, failed: [], lastError: 'socket hang up' });
+    expect(result).toEqual({
+      indexed: 3,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: [],
+      lastError: 'socket hang up',
+    });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([1, 1, 1]);
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
   });
@@ -323,7 +350,13 @@ describe('BulkSink: failed requests', () => {
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
     expect(s.bulks).toHaveLength(3);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: 'timeout' });
+    expect(result).toEqual({
+      indexed: 0,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: batch,
+      lastError: 'timeout',
+    });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([0, 3, 2]);
     // Only answered requests are timed.
     expect(s.stat(Stat.WRITE_LATENCY_COUNT)).toBe(0);
@@ -340,7 +373,13 @@ describe('BulkSink: failed requests', () => {
     const batch = docs(2);
     const result = await s.sink.deliver(batch);
     expect(s.bulks).toHaveLength(2);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: 'down' });
+    expect(result).toEqual({
+      indexed: 0,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: batch,
+      lastError: 'down',
+    });
     expect(s.breaker.state).toBe(BreakerState.OPEN);
     expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open', { error: 'down' });
     expect(s.stat(Stat.RETRIES)).toBe(1);
@@ -354,7 +393,13 @@ describe('BulkSink: the circuit breaker', () => {
     expect(s.breaker.state).toBe(BreakerState.OPEN);
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: 'circuit breaker open' });
+    expect(result).toEqual({
+      indexed: 0,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: batch,
+      lastError: 'circuit breaker open',
+    });
     expect(s.bulks).toEqual([]);
     expect(s.transport).toEqual([]);
     expect(readRow(s.statsBuffer, 0).every((v) => v === 0)).toBe(true);
@@ -376,7 +421,13 @@ describe('BulkSink: the circuit breaker', () => {
     const batch = docs(2);
     const result = await s.sink.deliver(batch);
     expect(s.bulks).toHaveLength(2);
-    expect(result).toEqual({ indexed: 0, deadLettered: 0, deadLetterLost: 0, failed: batch, lastError: '2 items answered 429' });
+    expect(result).toEqual({
+      indexed: 0,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: batch,
+      lastError: '2 items answered 429',
+    });
     expect(s.breaker.state).toBe(BreakerState.OPEN);
     expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open', { error: '2 items answered 429' });
     // The requests themselves were answered.
@@ -399,7 +450,12 @@ describe('BulkSink: the circuit breaker', () => {
     const s = makeSink([[201]], { installTemplate: false, breakerFailures: 1, breakerCooldownSeconds: 1 });
     s.breaker.failure();
     vi.setSystemTime(NOW.getTime() + 1000);
-    expect(await s.sink.deliver(docs(1))).toEqual({ indexed: 1, deadLettered: 0, deadLetterLost: 0, failed: [] });
+    expect(await s.sink.deliver(docs(1))).toEqual({
+      indexed: 1,
+      deadLettered: 0,
+      deadLetterLost: 0,
+      failed: [],
+    });
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
     expect(s.log).toHaveBeenCalledWith('info', 'Circuit breaker closed');
   });

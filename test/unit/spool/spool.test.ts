@@ -288,6 +288,20 @@ describe('Spool.replayOldest', () => {
     expect(await s.replayOldest(r.deliver, 2)).toBeUndefined();
   });
 
+  it('stops between batches when told live events wait, keeping the rest spooled and counted', async () => {
+    const s = await makeSpool();
+    await s.append(docs(0, 6));
+    const r = recorder();
+    const first = await s.replayOldest(r.deliver, 2, () => true);
+    expect(first).toMatchObject({ ownIndexed: 2, complete: false });
+    expect(first?.error).toBeUndefined();
+    expect(s.ownPending()).toBe(4);
+    const rest = await s.replayOldest(r.deliver, 2);
+    expect(rest).toMatchObject({ ownIndexed: 4, complete: true });
+    expect(r.seen().map((d) => d.id)).toEqual(docs(0, 6).map((d) => d.id));
+    expect(s.ownPending()).toBe(0);
+  });
+
   it("counts another process's segment as foreign", async () => {
     const a = await makeSpool();
     const all = docs(0, 5);
