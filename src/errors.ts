@@ -8,6 +8,8 @@ export const codes = {
   AUDIT_ERR_SECURITY_UNAVAILABLE:
     'The OpenSearch cluster has no security plugin, so roles cannot be installed',
   AUDIT_ERR_CLOSE_TIMEOUT: 'close() reached its deadline with events not yet acknowledged or spooled',
+  AUDIT_ERR_TENANT_MAPPING:
+    'An audit index maps organization_id as something other than a keyword, so a reader cannot keep organizations apart',
   AUDIT_ERR_WORKER_FILE: 'The compiled worker file is missing (run npm run build in a source checkout)',
 } as const;
 

@@ -10,7 +10,7 @@ import type { AuditConfig } from '../config/options.js';
 import { Stat } from '../layout.js';
 import type { StatRow } from '../metrics/stat-row.js';
 import { type BulkItemResult, gzipBody, ndjson, postBulk } from '../opensearch/bulk.js';
-import { ensureTemplate } from '../opensearch/setup.js';
+import { ensureIndex, ensureTemplate } from '../opensearch/setup.js';
 import { templateName } from '../opensearch/template.js';
 import type { AuditDocument } from '../worker/document.js';
 import { type Breaker, BreakerState } from './breaker.js';
@@ -94,7 +94,7 @@ export class BulkSink {
         lastError ??= 'circuit breaker open';
         break;
       }
-      await this.#ensureTemplates(pending);
+      await this.#ensureIndices(pending);
       const started = performance.now();
       let items: BulkItemResult[];
       try {
@@ -136,7 +136,13 @@ export class BulkSink {
   }
 
   /** Installs the index template before the first write to an index this worker has not seen. */
-  async #ensureTemplates(docs: AuditDocument[]): Promise<void> {
+  /**
+   * Before the first write to an index this worker has not seen: installs the template if it is
+   * missing (AUDIT_INSTALL_TEMPLATE), then creates the index with the audit mapping unless it
+   * exists, so no audit index is ever created by dynamic mapping (organization_id as text would
+   * let a reader of one organization see others).
+   */
+  async #ensureIndices(docs: AuditDocument[]): Promise<void> {
     for (const doc of docs) {
       if (this.#known.has(doc.index)) continue;
       if (this.cfg.installTemplate) {
@@ -149,11 +155,19 @@ export class BulkSink {
           });
           if (outcome === 'installed') this.log('info', 'Index template installed', { template });
         } catch (err) {
-          // Unreachable cluster: the bulk will fail and be retried. Forbidden: the operator installs
-          // the template with the CLI, and we must not stop writing because we may not install it.
+          // Forbidden: the operator installs the template with the CLI, and we must not stop
+          // writing because we may not install it; the index below still gets the mapping.
           this.log('warn', 'Index template check failed', { template, error: (err as Error).message });
-          return;
         }
+      }
+      try {
+        if ((await ensureIndex(this.client, doc.index)) === 'created')
+          this.log('info', 'Audit index created', { index: doc.index });
+      } catch (err) {
+        // Unreachable, or not allowed to create indices: then _bulk cannot create it either, and
+        // the batch is retried or spooled. Ask again before the next attempt.
+        this.log('warn', 'Audit index check failed', { index: doc.index, error: (err as Error).message });
+        return;
       }
       this.#known.add(doc.index);
     }

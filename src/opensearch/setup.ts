@@ -16,7 +16,13 @@ import {
 } from './lifecycle.js';
 import { type Answer, describe, expectOk, noHandler, ok, send } from './request.js';
 import { rolePath, userPath, writerRole } from './security.js';
-import { indexTemplate, type TemplateOptions, templateDifferences, templateName } from './template.js';
+import {
+  eventMappings,
+  indexTemplate,
+  type TemplateOptions,
+  templateDifferences,
+  templateName,
+} from './template.js';
 
 export type ItemKind = 'template' | 'policy' | 'role' | 'user';
 export type ItemState =
@@ -283,6 +289,21 @@ export async function syncUser(
     `PUT ${path}`,
     sync,
   );
+}
+
+/**
+ * Creates `index` with the audit mapping unless it exists. The writer calls it before its first
+ * write to an index: without it, a missing template (a writer role may not install one) would let
+ * `_bulk` create the index with dynamic mapping, organization_id would become `text`, and a reader
+ * filtering on one organization would match others. Settings come from the template, if any.
+ */
+export async function ensureIndex(client: Client, index: string): Promise<'created' | 'present'> {
+  const path = `/${encodeURIComponent(index)}`;
+  const answer = await send(client, 'PUT', path, { mappings: eventMappings });
+  if (ok(answer)) return 'created';
+  if (answer.statusCode === 400 && /resource_already_exists_exception/.test(JSON.stringify(answer.body)))
+    return 'present';
+  throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} answered ${describe(answer)}`);
 }
 
 /**

@@ -67,6 +67,8 @@ export interface ReaderOptions extends Pick<AuditOptions, 'opensearch' | 'indexP
   client?: Client;
 }
 
+/** How long a successful check of the tenant field's mapping holds. */
+const TENANT_CHECK_MS = 60_000;
 const FILTER_KEYS = new Set(['from', 'to', 'actorId', 'action', 'target', 'status', 'outcome']);
 const MAX_VALUE = 512;
 
@@ -176,6 +178,8 @@ export class AuditReader {
   readonly #client: Client;
   readonly #index: string;
   readonly #ownsClient: boolean;
+  /** When the tenant field's mapping was last found to be a keyword in every matching index. */
+  #checkedAt = Number.NEGATIVE_INFINITY;
 
   /** Use createReader(). `ownsClient`: close() closes the client (false for one the caller passed). */
   constructor(client: Client, index: string, organizationId: string, ownsClient = true) {
@@ -195,6 +199,46 @@ export class AuditReader {
     };
   }
 
+  /**
+   * The organization filter is a term query, exact only on a keyword: on a `text` field (an index
+   * made by dynamic mapping) `acme` would also match `acme-labs`. So before answering, every index
+   * the reader would search must map organization_id as a keyword; checked again each minute, as
+   * new indices appear daily.
+   */
+  async #checkTenantField(): Promise<void> {
+    if (Date.now() - this.#checkedAt < TENANT_CHECK_MS) return;
+    let body: Record<string, { mappings?: Record<string, { mapping?: Record<string, { type?: string }> }> }>;
+    try {
+      const res = await this.#client.indices.getFieldMapping({
+        index: this.#index,
+        fields: 'organization_id',
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      } as never);
+      body = res.body as typeof body;
+    } catch (err) {
+      throw new AuditError(
+        'AUDIT_ERR_OPENSEARCH',
+        `cannot check that organization_id is a keyword in ${this.#index} (the reader needs indices:admin/mappings/fields/get): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const bad = Object.entries(body)
+      .filter(([, m]) => {
+        const type = m.mappings?.organization_id?.mapping?.organization_id?.type;
+        return type !== undefined && type !== 'keyword';
+      })
+      .map(([index]) => index)
+      .sort();
+    if (bad.length > 0) {
+      throw new AuditError(
+        'AUDIT_ERR_TENANT_MAPPING',
+        `organization_id is not a keyword in ${bad.join(', ')}: there, a search for one organization could match others, so the reader refuses. Reindex those indices with the audit mapping (pdaas-audit setup installs the template) or delete them.`,
+      );
+    }
+    this.#checkedAt = Date.now();
+  }
+
   #query(filter: EventFilter) {
     // The organization filter is always there and always first; caller clauses can only narrow.
     return {
@@ -207,6 +251,7 @@ export class AuditReader {
     const size = opts.size ?? 100;
     if (!Number.isInteger(size) || size < 1 || size > 1000)
       invalid('reader page size must be an integer from 1 to 1000');
+    await this.#checkTenantField();
     const res = await this.#client.search({
       ...this.#scope(),
       body: {
@@ -227,6 +272,7 @@ export class AuditReader {
 
   /** How many events match. */
   async count(filter: EventFilter = {}): Promise<number> {
+    await this.#checkTenantField();
     const res = await this.#client.count({
       ...this.#scope(),
       body: { query: this.#query(filter) },
@@ -246,6 +292,7 @@ export class AuditReader {
     const seen = new Set<string>();
     while (!opts.signal?.aborted) {
       let res: { body: unknown };
+      await this.#checkTenantField();
       try {
         res = await this.#client.search({
           ...this.#scope(),

@@ -10,7 +10,7 @@ import { Breaker, BreakerState, createBreakerBuffer } from '../../../src/deliver
 import { BulkSink, type Log } from '../../../src/delivery/bulk-sink.js';
 import { createStatsBuffer, Stat, WRITE_LATENCY_BUCKETS } from '../../../src/layout.js';
 import { readRow, StatRow } from '../../../src/metrics/stat-row.js';
-import { indexTemplate } from '../../../src/opensearch/template.js';
+import { eventMappings, indexTemplate } from '../../../src/opensearch/template.js';
 import type { AuditDocument } from '../../../src/worker/document.js';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
@@ -45,11 +45,12 @@ type Script = ItemAnswer[] | Error | ((sent: Sent[]) => ItemAnswer[]);
  */
 function scriptedClient(
   scripts: Script[],
-  opts: { templateInstalled?: boolean; templateError?: Error } = {},
+  opts: { templateInstalled?: boolean; templateError?: Error; existingIndices?: string[] } = {},
 ) {
   const bulks: Array<{ sent: Sent[]; headers: Record<string, string> }> = [];
   const transport: Array<{ method: string; path: string; body?: unknown }> = [];
   let installed = opts.templateInstalled ?? false;
+  const createdIndices = new Set<string>(opts.existingIndices ?? []);
   const client = {
     async bulk(params: { body: Buffer }, options: { headers: Record<string, string> }) {
       const lines = gunzipSync(params.body).toString('utf8').split('\n');
@@ -82,6 +83,15 @@ function scriptedClient(
           ...(params.body !== undefined ? { body: params.body } : {}),
         });
         if (opts.templateError) throw opts.templateError;
+        if (!params.path.startsWith('/_index_template/')) {
+          // PUT /<index> with the audit mapping: created once, then 'already exists'.
+          if (createdIndices.has(params.path))
+            throw Object.assign(new Error('Response Error'), {
+              meta: { statusCode: 400, body: { error: { type: 'resource_already_exists_exception' } } },
+            });
+          createdIndices.add(params.path);
+          return { statusCode: 200, body: { acknowledged: true } };
+        }
         if (params.method === 'GET') {
           if (installed)
             return {
@@ -481,29 +491,42 @@ describe('BulkSink: stats', () => {
 describe('BulkSink: the index template', () => {
   const templatePath = '/_index_template/audit-template';
 
-  it('installs a missing template (GET, then PUT) before the first write to an index, and only once', async () => {
+  it('installs a missing template (GET, then PUT) and creates the index with the audit mapping, once', async () => {
     const s = makeSink([[201, 201], [201]], { indexShards: 2, indexReplicas: 0 });
     await s.sink.deliver(docs(2));
     expect(s.transport).toEqual([
       { method: 'GET', path: templatePath },
       { method: 'PUT', path: templatePath, body: indexTemplate({ prefix: 'audit', shards: 2, replicas: 0 }) },
+      { method: 'PUT', path: '/audit-api-2026-11-27', body: { mappings: eventMappings } },
     ]);
     expect(s.log).toHaveBeenCalledWith('info', 'Index template installed', { template: 'audit-template' });
+    expect(s.log).toHaveBeenCalledWith('info', 'Audit index created', { index: 'audit-api-2026-11-27' });
     await s.sink.deliver(docs(1));
-    expect(s.transport).toHaveLength(2);
+    expect(s.transport).toHaveLength(3);
     expect(s.bulks).toHaveLength(2);
   });
 
-  it('checks again for an index it has not written to, and leaves a present template alone', async () => {
-    const s = makeSink([[201], [201, 201]], {}, { templateInstalled: true });
+  it('checks again for an index it has not written to, and leaves a present template and index alone', async () => {
+    const s = makeSink(
+      [[201], [201, 201]],
+      {},
+      { templateInstalled: true, existingIndices: ['/audit-api-2026-11-27'] },
+    );
     await s.sink.deliver(docs(1));
-    expect(s.transport).toEqual([{ method: 'GET', path: templatePath }]);
+    expect(s.transport.map((t) => `${t.method} ${t.path}`)).toEqual([
+      `GET ${templatePath}`,
+      'PUT /audit-api-2026-11-27',
+    ]);
     await s.sink.deliver([doc(5), doc(6, 'audit-api-2026-11-28')]);
-    expect(s.transport).toEqual([
-      { method: 'GET', path: templatePath },
-      { method: 'GET', path: templatePath },
+    expect(s.transport.map((t) => `${t.method} ${t.path}`)).toEqual([
+      `GET ${templatePath}`,
+      'PUT /audit-api-2026-11-27',
+      `GET ${templatePath}`,
+      'PUT /audit-api-2026-11-28',
     ]);
     expect(s.log).not.toHaveBeenCalledWith('info', 'Index template installed', expect.anything());
+    expect(s.log).not.toHaveBeenCalledWith('info', 'Audit index created', { index: 'audit-api-2026-11-27' });
+    expect(s.log).toHaveBeenCalledWith('info', 'Audit index created', { index: 'audit-api-2026-11-28' });
   });
 
   it('uses the configured index prefix for the template name', async () => {
@@ -512,26 +535,34 @@ describe('BulkSink: the index template', () => {
     expect(s.transport.map((t) => `${t.method} ${t.path}`)).toEqual([
       'GET /_index_template/billing-audit-template',
       'PUT /_index_template/billing-audit-template',
+      'PUT /billing-audit-api-2026-11-27',
     ]);
   });
 
-  it('still writes when the template check fails, logs it, and checks again next time', async () => {
+  it('still sends the batch when the checks fail, logs them, and checks again next time', async () => {
     const s = makeSink([[201], [201]], {}, { templateError: new Error('connect ECONNREFUSED') });
     expect(await s.sink.deliver(docs(1))).toMatchObject({ indexed: 1 });
     expect(s.log).toHaveBeenCalledWith('warn', 'Index template check failed', {
       template: 'audit-template',
       error: expect.stringContaining('connect ECONNREFUSED'),
     });
+    expect(s.log).toHaveBeenCalledWith('warn', 'Audit index check failed', {
+      index: 'audit-api-2026-11-27',
+      error: expect.stringContaining('connect ECONNREFUSED'),
+    });
     await s.sink.deliver(docs(1));
-    expect(s.transport).toHaveLength(2);
+    expect(s.transport).toHaveLength(4);
     expect(s.bulks).toHaveLength(2);
   });
 
-  it('skips the template when installTemplate is false', async () => {
+  it('skips the template when installTemplate is false, and still creates each index with the mapping', async () => {
     const s = makeSink([[201], [201]], { installTemplate: false });
     await s.sink.deliver(docs(1));
     await s.sink.deliver([doc(9, 'audit-api-2026-11-28')]);
-    expect(s.transport).toEqual([]);
+    expect(s.transport).toEqual([
+      { method: 'PUT', path: '/audit-api-2026-11-27', body: { mappings: eventMappings } },
+      { method: 'PUT', path: '/audit-api-2026-11-28', body: { mappings: eventMappings } },
+    ]);
     expect(s.bulks).toHaveLength(2);
   });
 });

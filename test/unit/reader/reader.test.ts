@@ -8,9 +8,28 @@ function failure(name: string, statusCode?: number): Error {
   return Object.assign(new Error(name), { name, meta: statusCode === undefined ? {} : { statusCode } });
 }
 
-function stubClient(answers: Array<Error | Array<Record<string, unknown>>>): Client {
+/** `_mapping/field/organization_id` as OpenSearch answers it for one index with that type. */
+function fieldMapping(type: string) {
+  return {
+    'audit-api-2026-11-28': {
+      mappings: { organization_id: { full_name: 'organization_id', mapping: { organization_id: { type } } } },
+    },
+  };
+}
+
+function stubClient(
+  answers: Array<Error | Array<Record<string, unknown>>>,
+  tenantType = 'keyword',
+  checks = { n: 0 },
+): Client {
   let i = 0;
   return {
+    indices: {
+      getFieldMapping: async () => {
+        checks.n++;
+        return { body: fieldMapping(tenantType) };
+      },
+    },
     search: async () => {
       const a = answers[Math.min(i++, answers.length - 1)];
       if (a instanceof Error) throw a;
@@ -50,5 +69,27 @@ describe('reader tail()', () => {
       };
       await expect(run()).rejects.toThrow('ResponseError');
     }
+  });
+});
+
+describe('reader tenant field check', () => {
+  it('refuses to search or count where organization_id is not a keyword, naming the index', async () => {
+    const reader = createReader({ organizationId: 'acme', client: stubClient([[event]], 'text') });
+    await expect(reader.count()).rejects.toMatchObject({
+      code: 'AUDIT_ERR_TENANT_MAPPING',
+      message: expect.stringContaining('audit-api-2026-11-28'),
+    });
+    await expect(reader.search()).rejects.toMatchObject({ code: 'AUDIT_ERR_TENANT_MAPPING' });
+  });
+
+  it('checks the mapping once a minute, not on every request', async () => {
+    const checks = { n: 0 };
+    const reader = createReader({
+      organizationId: 'org-a',
+      client: stubClient([[event]], 'keyword', checks),
+    });
+    await reader.search();
+    await reader.search();
+    expect(checks.n).toBe(1);
   });
 });
