@@ -11,17 +11,40 @@ export interface BodyCapture {
   truncated: boolean;
 }
 
-/** JSON, forms and text are captured; anything else (binary, multipart files) is a size note. */
+/** How a body is read, from its media type. */
+export type BodyFormat = 'json' | 'form' | 'xml' | 'text' | 'multipart' | 'other';
+
+/** JSON text sequences: captured as text (a JSON parse of several values would fail). */
+const JSON_LINES = new Set(['x-ndjson', 'ndjson', 'jsonl', 'x-jsonlines', 'json-seq']);
+
+/**
+ * The format of a body from its Content-Type: the media type (`type/subtype` before any `;`
+ * parameter, without case or surrounding space) decides, so `json` or `xml` in a parameter (a
+ * multipart boundary, a file name) does not. JSON is `…/json` or a `+json` suffix
+ * (`application/vnd.api+json`), XML `…/xml` or `+xml`; no type at all is read as text.
+ */
+export function bodyFormat(contentType: string): BodyFormat {
+  // The usual header values, without a slice (this runs on the request path).
+  if (contentType === 'application/json' || contentType === 'application/json; charset=utf-8') return 'json';
+  if (contentType === '') return 'text';
+  const semi = contentType.indexOf(';');
+  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  if (type === '') return 'text';
+  const slash = type.indexOf('/');
+  if (slash <= 0) return 'other';
+  const sub = type.slice(slash + 1);
+  if (sub === 'json' || sub.endsWith('+json')) return 'json';
+  if (sub === 'xml' || sub.endsWith('+xml')) return 'xml';
+  if (type.startsWith('text/') || JSON_LINES.has(sub)) return 'text';
+  if (type === 'application/x-www-form-urlencoded') return 'form';
+  // The framework may hand over the parsed fields; raw multipart is noted by the worker.
+  if (type === 'multipart/form-data') return 'multipart';
+  return 'other';
+}
+
+/** JSON, forms, XML and text are captured; anything else (binary, multipart files) is a size note. */
 export function isCapturable(contentType: string): boolean {
-  const t = contentType.toLowerCase();
-  return (
-    t === '' ||
-    t.includes('json') ||
-    t.startsWith('text/') ||
-    t.includes('x-www-form-urlencoded') ||
-    t.includes('xml') ||
-    t.startsWith('multipart/form-data')
-  );
+  return bodyFormat(contentType) !== 'other';
 }
 
 export function bodyNote(note: string, size: number): BodyCapture {

@@ -45,3 +45,39 @@ export function isCardNumber(n: number): boolean {
   const s = String(n);
   return /^[2-8][0-9]+$/.test(s) && isCard(s);
 }
+
+/**
+ * Could `n` be a card number that JSON.parse rounded? Integers of 17 to 19 digits are past 2^53, so
+ * their last digits are lost and Luhn cannot be checked on them (every 13-16 digit number from 2 to
+ * 8 is below 2^53, exact). Judge them on the digits sent when the text is at hand (roundedCards()).
+ */
+export function mayBeRoundedCard(n: number): boolean {
+  if (!Number.isInteger(n) || n < 1e16 || n >= 1e19) return false;
+  const first = String(n).charCodeAt(0);
+  return first >= 50 && first <= 56;
+}
+
+/**
+ * The integers of 17 to 19 digits (first digit 2-8) written in `json`, keyed by the number
+ * JSON.parse makes of them: true when the digits as written are a card number. One pass over the
+ * text; runs inside strings are counted too, which can only redact a number equal to one of them.
+ */
+export function roundedCards(json: string): Map<number, boolean> {
+  const out = new Map<number, boolean>();
+  let i = 0;
+  while (i < json.length) {
+    const c = json.charCodeAt(i);
+    if (c < 48 || c > 57) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < json.length && json.charCodeAt(i) >= 48 && json.charCodeAt(i) <= 57) i++;
+    // Not the digits of a fraction, and of a card's length and first digit.
+    if (i - start < 17 || i - start > 19 || c < 50 || c > 56 || json[start - 1] === '.') continue;
+    const digits = json.slice(start, i);
+    const n = Number(digits);
+    out.set(n, out.get(n) === true || isCard(digits));
+  }
+  return out;
+}

@@ -62,11 +62,19 @@ export type Kind =
   | 'google'
   | 'pair'
   | 'header'
-  | 'element';
+  | 'element'
+  | 'jsonKey'
+  | 'xmlKey'
+  | 'bareKey';
+
+/** XML attributes after an element name, and the end of a start tag that is not self-closing. */
+const START_TAG_END = '(?:[ \\t\\r\\n][^<>]*)?(?<!/)>';
 
 /**
  * Each rule's expression finds an anchor. For most kinds the anchor is the secret itself; for
- * bearer, basic, pem, pair, header and element the secret is the value after it, found by onAnchor().
+ * bearer, basic, pem, pair, header, element and the key rules the secret is the value after it,
+ * found by onAnchor(). The key rules come last and only in body mode (combinedRules(true)): their
+ * anchor names a key, which onAnchor() judges by the secret keys.
  */
 const RULES: ReadonlyArray<readonly [Kind, string]> = [
   // header.payload.signature, each base64url; the first part is base64 of '{"'.
@@ -88,15 +96,30 @@ const RULES: ReadonlyArray<readonly [Kind, string]> = [
   ['google', '(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])'],
   ['header', `${labels(HEADER_LABELS)}${SEPARATOR}`],
   ['pair', `${labels(PAIR_LABELS)}${SEPARATOR}`],
-  // An XML element named like a secret: `<password>...</password>`, `<db_password>`, `<ns:Token>`.
-  ['element', `${labels([...PAIR_LABELS, ...HEADER_LABELS])}>`],
+  // The start tag of an XML element named like a secret: `<password>`, `<db_password>`,
+  // `<ns:Token>`, `<password type="text">`; not a closing or self-closing tag. A tag is entered once
+  // per `<` and its attributes end at the next `<`, so the scan stays linear.
+  ['element', `<[A-Za-z0-9_.:-]{0,40}?${labels([...PAIR_LABELS, ...HEADER_LABELS])}${START_TAG_END}`],
+  // Body mode only. A quoted key and its colon: `"pin":`, `'secretKey' :`, `\"pin\":` (JSON inside
+  // a JSON string). The key is at most 64 characters, so each quote starts at most 64 steps.
+  ['jsonKey', `(?:"[^"\\\\\\r\\n]{1,64}\\\\?"|'[^'\\\\\\r\\n]{1,64}')[ \\t\\r\\n]{0,8}:`],
+  // Body mode only. Any XML start tag, its name judged as a key: `<pin>`, `<ns:passwordConfirm a="1">`.
+  ['xmlKey', `<[A-Za-z_][A-Za-z0-9_.:-]{0,63}${START_TAG_END}`],
+  // Body mode only. An unquoted key and `:` or `=` (`pin: 12`, `passwordConfirm=x`, an XML
+  // attribute), starting a word: one attempt per word, each at most 64 characters.
+  ['bareKey', '(?<![A-Za-z0-9_$.-])[A-Za-z_$][A-Za-z0-9_$.-]{0,63}[ \\t]{0,3}[:=]'],
 ];
+
+/** How many rules the plain mode uses: all but the key rules at the end. */
+const PLAIN_RULES = RULES.length - 3;
 
 /** The shortest string any built-in rule can redact (`pwd=x`); shorter strings are not scanned. */
 export const MIN_BUILT_IN = 5;
 
 // One capturing group per rule (the rules have none of their own): group i + 1 is rule i.
-const COMBINED_SOURCE = RULES.map(([, source]) => `(${source})`).join('|');
+const combinedSource = (rules: typeof RULES) => rules.map(([, source]) => `(${source})`).join('|');
+const PLAIN_SOURCE = combinedSource(RULES.slice(0, PLAIN_RULES));
+const BODY_SOURCE = combinedSource(RULES);
 export const KINDS = RULES.map(([kind]) => kind);
 
 /**
@@ -121,7 +144,11 @@ export function compileSecretPattern(pattern: RegExp | string): RegExp {
   return new RegExp(source, `${flags}g`);
 }
 
-/** A fresh combined expression (global: each Sanitizer owns its lastIndex). */
-export function combinedRules(): RegExp {
-  return new RegExp(COMBINED_SOURCE, 'g');
+/**
+ * A fresh combined expression (global: each Sanitizer owns its lastIndex). In body mode it also
+ * finds the keys of `"key": value`, `key=value` and `<key>value</key>` pairs, for a body that could
+ * not be parsed (JSON cut at the size limit or invalid, XML, text).
+ */
+export function combinedRules(body = false): RegExp {
+  return new RegExp(body ? BODY_SOURCE : PLAIN_SOURCE, 'g');
 }

@@ -9,10 +9,14 @@
 //   recognisable shape (JWTs, bearer and basic credentials, cloud and SaaS tokens, PEM private
 //   keys, Luhn-valid card numbers, `password=...` pairs, `<password>` elements). Only the
 //   secret part is replaced.
-import { isCardNumber } from './cards.js';
+// Body text that could not be parsed (JSON cut at the size limit or invalid, XML, plain text) gets
+// both: bodyText() also finds the keys of `"key": value`, `key=value` and `<key>` pairs in it and
+// judges them like parsed keys. Paths and targets also lose segments shaped like tokens (path()).
+import { isCardNumber, mayBeRoundedCard, roundedCards } from './cards.js';
 import { SecretKeys } from './keys.js';
+import { redactPathTokens, SecretParams } from './path.js';
 import { combinedRules, compileSecretPattern, MIN_BUILT_IN } from './rules.js';
-import { REDACTED, redactShapes } from './scanner.js';
+import { type KeyTest, REDACTED, redactShapes } from './scanner.js';
 
 export { REDACTED };
 
@@ -37,19 +41,39 @@ interface KeyInfo {
 
 /** Distinct keys remembered per Sanitizer; keys repeat across events, so most lookups hit. */
 const KEY_CACHE_SIZE = 4096;
+/** The shortest body text a key rule can redact (`p=1`, with an application key `p`). */
+const MIN_BODY = 3;
 
 export class Sanitizer {
   readonly #keys: SecretKeys;
   readonly #combined: RegExp;
+  readonly #body: RegExp;
   readonly #extra: RegExp[];
   readonly #minLength: number;
   readonly #maxDepth: number;
   readonly #maxKeys: number;
   readonly #keyCache = new Map<string, KeyInfo>();
+  /** Keys found in body text, judged once: a scan must not call text() (it shares the regexes). */
+  readonly #bodyKeyCache = new Map<string, boolean>();
+  readonly #isBodyKey: KeyTest = (key) => {
+    let secret = this.#bodyKeyCache.get(key);
+    if (secret === undefined) {
+      secret = this.#keys.matches(key);
+      if (this.#bodyKeyCache.size >= KEY_CACHE_SIZE) this.#bodyKeyCache.clear();
+      this.#bodyKeyCache.set(key, secret);
+    }
+    return secret;
+  };
+  readonly #params: SecretParams;
+  /** The text of the json() call under way: the digits of the numbers JSON.parse rounded. */
+  #json: string | undefined;
+  #rounded: Map<number, boolean> | undefined;
 
   constructor(opts: SanitizeOptions = {}) {
     this.#keys = new SecretKeys(opts.secretKeys);
     this.#combined = combinedRules();
+    this.#body = combinedRules(true);
+    this.#params = new SecretParams(this.#isBodyKey);
     this.#extra = (opts.secretPatterns ?? []).map(compileSecretPattern);
     this.#minLength = this.#extra.length > 0 ? 1 : MIN_BUILT_IN;
     this.#maxDepth = opts.maxDepth ?? 32;
@@ -78,10 +102,24 @@ export class Sanitizer {
    * string is redacted.
    */
   text(s: string): string {
+    return this.#scan(s, this.#combined, undefined, this.#minLength);
+  }
+
+  /**
+   * text() for a body that could not be parsed (JSON cut at AUDIT_MAX_BODY_SIZE or invalid, XML,
+   * plain text): the values of `"key": value`, `'key': value`, `key=value`, `key: value` pairs, XML
+   * attributes and `<key>value</key>` elements whose key names a secret are redacted too, by the
+   * same rules as parsed keys; an object or array value whole.
+   */
+  bodyText(s: string): string {
+    return this.#scan(s, this.#body, this.#isBodyKey, Math.min(this.#minLength, MIN_BODY));
+  }
+
+  #scan(s: string, combined: RegExp, isKey: KeyTest | undefined, minLength: number): string {
     if (!s.isWellFormed()) s = s.toWellFormed();
-    if (s.length < this.#minLength) return s;
+    if (s.length < minLength) return s;
     try {
-      let out = redactShapes(s, this.#combined);
+      let out = redactShapes(s, combined, isKey);
       for (const re of this.#extra) out = out.replace(re, REDACTED);
       return out;
     } catch {
@@ -89,10 +127,51 @@ export class Sanitizer {
     }
   }
 
+  /**
+   * A URL path or a target with its secrets redacted: text(), then segments shaped like a token
+   * (path.ts: after `/password-reset/`, `/invite/`, ..., or 20+ mixed base64url characters).
+   */
+  path(s: string): string {
+    return redactPathTokens(this.text(s));
+  }
+
+  /**
+   * The values (as sent and percent-decoded) that the route parameters named like a secret key
+   * (`/verify/:code`, `/invites/:inviteToken`) take in `path`, or undefined: the caller redacts
+   * them from the path and the target.
+   */
+  secretParams(path: string, route: string): string[] | undefined {
+    return this.#params.values(path, route);
+  }
+
+  /**
+   * JSON.parse, then value(); throws on invalid JSON. Integers past 2^53 (17-19 digits) are
+   * rounded by the parse, so the card check reads their digits in `text`.
+   */
+  json(text: string): unknown {
+    const parsed: unknown = JSON.parse(text);
+    this.#json = text;
+    try {
+      return this.value(parsed);
+    } finally {
+      this.#json = undefined;
+      this.#rounded = undefined;
+    }
+  }
+
+  #number(n: number): unknown {
+    if (!mayBeRoundedCard(n)) return isCardNumber(n) ? REDACTED : n;
+    // Without the text the digits are lost: a number that may have been a card is redacted (what
+    // would be stored is not what was sent anyway).
+    if (this.#json === undefined) return REDACTED;
+    this.#rounded ??= roundedCards(this.#json);
+    return this.#rounded.get(n) === true ? REDACTED : n;
+  }
+
   /** A redacted deep copy of `value`, cut at maxDepth and maxKeys per object. */
   value(value: unknown, depth = 0): unknown {
     if (typeof value === 'string') return this.text(value);
-    if (typeof value === 'number') return isCardNumber(value) ? REDACTED : value;
+    if (typeof value === 'number') return this.#number(value);
     if (typeof value === 'bigint') return this.text(String(value));
     if (value === null || typeof value !== 'object') return value;
     if (depth >= this.#maxDepth) return '[TRUNCATED: too deep]';

@@ -1,8 +1,10 @@
 // Worker side: a captured event becomes the stored audit document. Everything deferred from the
 // hot path happens here: the event id, ISO time, index name, query and body parsing, redaction.
 import { isIP } from 'node:net';
+import { bodyFormat } from '../capture/body.js';
 import type { IndexRotation } from '../config/options.js';
 import { BodyKind, type CapturedEvent } from '../event.js';
+import { redactSegments } from '../redact/path.js';
 import { nullObject, type Sanitizer } from '../redact/sanitizer.js';
 
 export interface DocumentContext {
@@ -143,20 +145,27 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
     case BodyKind.TEXT:
     case BodyKind.BYTES: {
       const text = typeof e.body === 'string' ? e.body : decoder.decode(e.body as Uint8Array);
-      const type = e.contentType.toLowerCase();
-      if (type.includes('json')) {
-        try {
-          return sanitizer.value(JSON.parse(text));
-        } catch {
-          return {
-            _unparsed: sanitizer.text(text),
-            _note: e.bodyTruncated ? 'truncated JSON' : 'invalid JSON',
-          };
-        }
+      switch (bodyFormat(e.contentType)) {
+        case 'json':
+          try {
+            return sanitizer.json(text);
+          } catch {
+            // Cut at AUDIT_MAX_BODY_SIZE or invalid: stored as text, its `"key": value` pairs
+            // redacted by key as well as by value pattern.
+            return {
+              _unparsed: sanitizer.bodyText(text),
+              _note: e.bodyTruncated ? 'truncated JSON' : 'invalid JSON',
+            };
+          }
+        case 'form':
+          return parseQuery(text, sanitizer) ?? {};
+        case 'xml':
+        case 'text':
+          return sanitizer.bodyText(text);
+        default:
+          // Raw multipart (its parts may be files) and binary types: only a note.
+          return { _note: `binary ${e.contentType}, ${e.bodySize >= 0 ? e.bodySize : 'unknown'} bytes` };
       }
-      if (type.includes('application/x-www-form-urlencoded')) return parseQuery(text, sanitizer) ?? {};
-      if (type === '' || type.startsWith('text/') || type.includes('xml')) return sanitizer.text(text);
-      return { _note: `binary ${e.contentType}, ${e.bodySize >= 0 ? e.bodySize : 'unknown'} bytes` };
     }
     default:
       return { _note: `unknown body kind ${e.bodyKind}` };
@@ -164,12 +173,15 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
 }
 
 /**
- * A URL path with its secrets redacted. A secret may hide behind percent-encoding (`%3D` for the
- * `=` of `token=...`, `%2B` in base64): when the decoded path holds one, the redacted decoded
- * path is stored instead of the encoded one.
+ * A URL path (or a target) with its secrets redacted: the values of route parameters named like a
+ * secret (`secrets`, from Sanitizer.secretParams), value patterns, and segments shaped like a
+ * token (Sanitizer.path). A secret may hide behind percent-encoding (`%3D` for the `=` of
+ * `token=...`, `%2B` in base64): when the decoded path holds one, the redacted decoded path is
+ * stored instead of the encoded one.
  */
-function pathText(path: string, sanitizer: Sanitizer): string {
-  const direct = sanitizer.text(path);
+function pathText(path: string, sanitizer: Sanitizer, secrets: string[] | undefined): string {
+  if (secrets !== undefined) path = redactSegments(path, secrets);
+  const direct = sanitizer.path(path);
   if (!path.includes('%')) return direct;
   let decoded: string;
   try {
@@ -177,7 +189,7 @@ function pathText(path: string, sanitizer: Sanitizer): string {
   } catch {
     return direct;
   }
-  const clean = sanitizer.text(decoded);
+  const clean = sanitizer.path(decoded);
   return clean === decoded ? direct : clean;
 }
 
@@ -206,6 +218,8 @@ export class IndexNamer {
 export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexNamer): AuditDocument {
   const id = eventId(e.ts, e.seq, ctx.instance);
   const s = ctx.sanitizer;
+  // Values of route parameters named like a secret (`/verify/:code`): out of the path and target.
+  const secrets = s.secretParams(e.path, e.route);
   const source: Record<string, unknown> = {
     occurred_at: new Date(e.ts).toISOString(),
     event_id: id,
@@ -214,13 +228,13 @@ export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexN
     organization_id: e.organizationId || undefined,
     account_id: e.accountId || undefined,
     action: e.action,
-    target: e.target ? pathText(e.target, s) : undefined,
+    target: e.target ? pathText(e.target, s, secrets) : undefined,
     service: ctx.service,
     environment: ctx.environment,
     service_version: ctx.serviceVersion,
     host: ctx.host,
     request_method: e.method,
-    request_path: pathText(e.path, s),
+    request_path: pathText(e.path, s, secrets),
     route: e.route || undefined,
     request_query: parseQuery(e.query, s),
     request_body: parseBody(e, s, ctx.maxBodySize),

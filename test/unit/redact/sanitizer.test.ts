@@ -116,6 +116,32 @@ describe('value patterns: secrets are replaced, the text around them kept', () =
       `<user><password>${R}</password></user>`,
     ],
     ['a namespaced XML element', '<ns:AccessKey>k-1</ns:AccessKey>', `<ns:AccessKey>${R}</ns:AccessKey>`],
+    [
+      'an XML element with attributes',
+      '<password type="text">hunter2</password>',
+      `<password type="text">${R}</password>`,
+    ],
+    [
+      'a WS-Security password (namespace and attributes)',
+      '<wsse:Password Type="http://docs.oasis-open.org/wss#PasswordText">hunter2</wsse:Password>',
+      `<wsse:Password Type="http://docs.oasis-open.org/wss#PasswordText">${R}</wsse:Password>`,
+    ],
+    [
+      'an XML element holding CDATA',
+      '<password><![CDATA[hunter 2 <&>]]></password>',
+      `<password><![CDATA[${R}]]></password>`,
+    ],
+    [
+      'CDATA after whitespace, attributes across lines',
+      '<db:secret\n  kind="k" >\n  <![CDATA[s3]]>\n</db:secret>',
+      `<db:secret\n  kind="k" >\n  <![CDATA[${R}]]>\n</db:secret>`,
+    ],
+    ['an unterminated CDATA section (truncated body)', '<token><![CDATA[abc def', `<token><![CDATA[${R}`],
+    [
+      'an element, not the text after its closing tag',
+      '<password>x</password> public note <n>1</n>',
+      `<password>${R}</password> public note <n>1</n>`,
+    ],
   ];
 
   it.each(positive)('%s', (_what, input, expected) => {
@@ -156,6 +182,12 @@ describe('value patterns: secrets are replaced, the text around them kept', () =
     ['passwordless', 'passwordless login enabled'],
     ['an XML element that only starts with a label', '<passwordPolicy>strong</passwordPolicy>'],
     ['an already redacted value', `password=${R}`],
+    ['a self-closing element and the text after it', '<password type="none"/> public note'],
+    [
+      'an element with attributes that only starts with a label',
+      '<passwordPolicy min="8">strong</passwordPolicy>',
+    ],
+    ['a closing tag and the text after it', '</password> public note'],
   ];
 
   it.each(negative)('keeps %s', (_what, input) => {
@@ -223,6 +255,38 @@ describe('key redaction', () => {
     'passphrase',
     'credentials',
     'JSESSIONID',
+    // issue #12: pass, passcode, sig, signature, auth, session, sid, OAuth code
+    'pass',
+    'user_pass',
+    'smtpPass',
+    'X-Pass',
+    'passcode',
+    'user_passcode',
+    'sig',
+    'hmac_sig',
+    'signature',
+    'X-Amz-Signature',
+    'x-hub-signature-256',
+    'Stripe-Signature',
+    'auth',
+    'basic_auth',
+    'proxyAuth',
+    'session',
+    'user_session',
+    'sid',
+    'connect.sid',
+    'PHPSESSID',
+    'code',
+    'Code',
+    'auth_code',
+    'authCode',
+    'oauth_code',
+    'authorization_code',
+    'verification_code',
+    'recovery_code',
+    'backup_code',
+    'device_code',
+    'mfa_code',
   ])('redacts the value of %s', (key) => {
     expect(sanitizer.isSecretKey(key)).toBe(true);
     expect(sanitizer.value({ [key]: 'v4lue-x', keep: 'k' })).toEqual({ [key]: R, keep: 'k' });
@@ -239,6 +303,34 @@ describe('key redaction', () => {
     'pinned',
     'compass',
     'status',
+    // issue #12: the new names, not the words that contain them
+    'passenger',
+    'bypass',
+    'pass_through',
+    'passRate',
+    'side',
+    'inside',
+    'sidebar',
+    'consider',
+    'design',
+    'signal',
+    'sig_alg',
+    'signature_method',
+    'SignatureVersion',
+    'author',
+    'oauth',
+    'auth_method',
+    'authType',
+    'session_count',
+    'sessionTimeout',
+    'sessions',
+    'zipcode',
+    'country_code',
+    'postal_code',
+    'status_code',
+    'errorCode',
+    'currency_code',
+    'codename',
   ])('keeps %s', (key) => {
     expect(sanitizer.isSecretKey(key)).toBe(false);
   });
@@ -268,6 +360,143 @@ describe('key redaction', () => {
       tinted: 'no',
       name: 'n',
     });
+  });
+});
+
+describe('body text: keys of pairs in JSON or XML that could not be parsed', () => {
+  // [what, input, expected]
+  const positive: Array<[string, string, string]> = [
+    [
+      'truncated JSON: the keys of the issue',
+      '{"user":"ann","password_confirmation":"a b","passwordConfirm":"c","secretKey":"k-1","pin":1234,"x":"',
+      `{"user":"ann","password_confirmation":"${R}","passwordConfirm":"${R}","secretKey":"${R}","pin":${R},"x":"`,
+    ],
+    [
+      'a value cut by the truncation',
+      '{"name":"ann","passwordConfirm":"hunt',
+      `{"name":"ann","passwordConfirm":"${R}`,
+    ],
+    [
+      'pretty-printed JSON, the new default keys',
+      '{\n  "sig" : "abc",\n  "code": "4/0Ad",\n  "session": "s-1",\n  "pass": "p"\n}',
+      `{\n  "sig" : "${R}",\n  "code": "${R}",\n  "session": "${R}",\n  "pass": "${R}"\n}`,
+    ],
+    [
+      'an object or array value, whole, strings with brackets inside',
+      '{"credentials":{"user":"u","key":"k}"},"keys":[1],"tokens":["a",["b"]],"n":1}',
+      `{"credentials":${R},"keys":[1],"tokens":${R},"n":1}`,
+    ],
+    ['an object value cut by the truncation', '{"n":1,"auth":{"user":"u","key":"k', `{"n":1,"auth":${R}`],
+    ['a literal or number', '{"pin": 0042, "otp":null, "ok":true}', `{"pin": ${R}, "otp":${R}, "ok":true}`],
+    [
+      'single-quoted and unquoted keys (a JavaScript or Python literal)',
+      "{'secretKey': 'k', passwordConfirm: \"p\", pin: 12, name: 'n'}",
+      `{'secretKey': '${R}', passwordConfirm: "${R}", pin: ${R}, name: 'n'}`,
+    ],
+    [
+      'JSON escaped inside a JSON string',
+      '{"payload":"{\\"secretKey\\":\\"k-1\\",\\"id\\":7}"}',
+      `{"payload":"{\\"secretKey\\":\\"${R}\\",\\"id\\":7}"}`,
+    ],
+    [
+      'form-like text',
+      'user=ann&passwordConfirm=hunter2&code=4/0Ad&next=/',
+      `user=ann&passwordConfirm=${R}&code=${R}&next=/`,
+    ],
+    [
+      'XML elements named like a secret key, with attributes and CDATA',
+      '<user><pin>1234</pin><passwordConfirmation type="t"><![CDATA[h]]></passwordConfirmation><name>ann</name></user>',
+      `<user><pin>${R}</pin><passwordConfirmation type="t"><![CDATA[${R}]]></passwordConfirmation><name>ann</name></user>`,
+    ],
+    [
+      'an XML attribute named like a secret key',
+      '<user pin="1234" name="ann"/>',
+      `<user pin="${R}" name="ann"/>`,
+    ],
+    [
+      'value patterns still apply',
+      `{"note":"Bearer ${JWT}","card":"4111111111111111"`,
+      `{"note":"Bearer ${R}","card":"${R}"`,
+    ],
+  ];
+
+  it.each(positive)('%s', (_what, input, expected) => {
+    expect(sanitizer.bodyText(input)).toBe(expected);
+  });
+
+  it.each([
+    [
+      'keys that do not name a secret',
+      '{"pinned":true,"passenger":"x","zipcode":"12345","session_count":3,"author":"a"',
+    ],
+    ['a string that only looks like a key', '{"a":"pin","b":"token"}'],
+    ['a self-closing XML element', '<pin/> 1234'],
+    ['XML elements not named like a secret', '<order><id>42</id><sidebar>left</sidebar></order>'],
+  ])('keeps %s', (_what, input) => {
+    expect(sanitizer.bodyText(input)).toBe(input);
+  });
+
+  it('applies the application keys too', () => {
+    expect(new Sanitizer({ secretKeys: ['email'] }).bodyText('{"email":"a@b.c","name":"n"')).toBe(
+      `{"email":"${R}","name":"n"`,
+    );
+  });
+
+  it('scans a 1 MB adversarial body in well under a second', () => {
+    const adversarial = [
+      '"a":'.repeat(250_000),
+      '"pin":'.repeat(160_000),
+      '{"secret":'.repeat(100_000),
+      '{"secret":['.repeat(90_000),
+      `"${'a'.repeat(63)}`.repeat(16_000),
+      `"${'a'.repeat(64)}":`.repeat(15_000),
+      '\\"pin\\":\\"'.repeat(90_000),
+      '\\"pin\\":{'.repeat(100_000),
+      'pin='.repeat(250_000),
+      `${'a'.repeat(64)}=`.repeat(15_000),
+      'a'.repeat(1_000_000),
+      '<pin '.repeat(200_000),
+      `<${'a'.repeat(63)} `.repeat(15_000),
+      '<pin><![CDATA['.repeat(70_000),
+      '<a x="'.repeat(160_000),
+      "'pin':'".repeat(140_000),
+    ];
+    for (const s of adversarial) {
+      const t0 = performance.now();
+      const out = sanitizer.bodyText(s);
+      const ms = performance.now() - t0;
+      expect(typeof out).toBe('string');
+      expect(ms, `${JSON.stringify(s.slice(0, 20))}… took ${ms.toFixed(0)} ms`).toBeLessThan(500);
+    }
+  });
+});
+
+describe('card numbers beyond 2^53', () => {
+  const card19 = luhnNumber('4', 19, 11);
+  const other19 = (() => {
+    for (let x = 5_000_000_000_000_000_000n; ; x++) {
+      const d = String(x);
+      if (!luhn(d) && !luhn(String(Number(d)))) return d;
+    }
+  })();
+
+  it('redacts a 19-digit card sent as a JSON number, judged on the digits sent', () => {
+    expect(luhn(String(JSON.parse(card19)))).toBe(false); // what JSON.parse makes of it fails Luhn
+    expect(
+      sanitizer.json(
+        `{"card":${card19},"list":[${luhnNumber('6', 17)}],"other":${other19},"big":12345678901234567890}`,
+      ),
+    ).toEqual({ card: R, list: [R], other: Number(other19), big: Number('12345678901234567890') });
+  });
+
+  it('redacts a number in the card range that was already rounded, whose digits are lost', () => {
+    // A rounded 19-digit id starting with 1 is not in the card range.
+    const id = Number('1234567890123456789');
+    expect(sanitizer.value({ card: Number(card19), id, n: 2 ** 60 })).toEqual({ card: R, id, n: 2 ** 60 });
+  });
+
+  it('throws on invalid JSON, like JSON.parse', () => {
+    expect(() => sanitizer.json('{"a":')).toThrow(SyntaxError);
   });
 });
 
@@ -340,6 +569,10 @@ describe('hostile values', () => {
       'xoxb-'.repeat(200_000),
       'AKIA'.repeat(250_000),
       '\\'.repeat(1_000_000),
+      '<password '.repeat(100_000),
+      '<a:b:c:password x="1" '.repeat(50_000),
+      '<password><![CDATA['.repeat(50_000),
+      '<password>  '.repeat(80_000),
       `password="${'\\"'.repeat(500_000)}`,
     ];
     for (const s of adversarial) {

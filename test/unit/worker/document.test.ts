@@ -217,3 +217,136 @@ describe('redaction in the stored document', () => {
     });
   });
 });
+
+describe('redaction gaps of issue #12', () => {
+  const doc = (over: Partial<CapturedEvent>) =>
+    toDocument(event({ query: '', ...over }), ctx, new IndexNamer(ctx)).source;
+  const body = (text: string, contentType: string, truncated = false) =>
+    doc({ bodyKind: BodyKind.BYTES, body: Buffer.from(text), contentType, bodyTruncated: truncated })
+      .request_body;
+
+  it('redacts by key in JSON cut at AUDIT_MAX_BODY_SIZE or invalid, not only by value pattern', () => {
+    const text = `{"user":"ann","password_confirmation":"a","passwordConfirm":"b","secretKey":"c","pin":1234,"note":"${'x'.repeat(50)}`;
+    expect(body(text, 'application/json', true)).toEqual({
+      _unparsed: `{"user":"ann","password_confirmation":"${R}","passwordConfirm":"${R}","secretKey":"${R}","pin":${R},"note":"${'x'.repeat(50)}`,
+      _note: 'truncated JSON',
+    });
+    expect(body("{'secretKey': 'c', pin: 1234, name: 'n'}", 'application/json')).toEqual({
+      _unparsed: `{'secretKey': '${R}', pin: ${R}, name: 'n'}`,
+      _note: 'invalid JSON',
+    });
+  });
+
+  it('redacts XML and text bodies by key too', () => {
+    expect(
+      body(
+        '<user><pin>1234</pin><password type="text"><![CDATA[h]]></password><id>7</id></user>',
+        'text/xml',
+      ),
+    ).toBe(`<user><pin>${R}</pin><password type="text"><![CDATA[${R}]]></password><id>7</id></user>`);
+    expect(body('passwordConfirm=hunter2&name=ann', 'text/plain')).toBe(`passwordConfirm=${R}&name=ann`);
+  });
+
+  it('redacts a 19-digit card sent as a JSON number, which JSON.parse rounds', () => {
+    const card = '4111111111111111110'; // Luhn-valid; JSON.parse makes 4111111111111111000 of it
+    expect(body(`{"card":${card},"amount":12.5,"id":1234567890123456789}`, 'application/json')).toEqual({
+      card: R,
+      amount: 12.5,
+      id: Number('1234567890123456789'),
+    });
+  });
+
+  it('parses the media type: json or xml in a parameter (a multipart boundary) is not the type', () => {
+    const multipart =
+      '------json-xml\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2\r\n------json-xml--\r\n';
+    const stored = body(multipart, 'multipart/form-data; boundary=----json-xml');
+    expect(JSON.stringify(stored)).not.toContain('hunter2');
+    expect(stored).toEqual({ _note: `binary multipart/form-data; boundary=----json-xml, 52 bytes` });
+    // +json and +xml suffixes, parameters, case and spaces
+    expect(body('{"password":"p","n":1}', 'application/vnd.api+json; charset=utf-8')).toEqual({
+      password: R,
+      n: 1,
+    });
+    expect(body('{"n":1}', ' Application/Problem+JSON ')).toEqual({ n: 1 });
+    expect(body('<password>p</password>', 'application/soap+xml; action="x"')).toBe(
+      `<password>${R}</password>`,
+    );
+    expect(body('{"n":1}', 'application/octet-stream; name="data.json"')).toEqual({
+      _note: 'binary application/octet-stream; name="data.json", 52 bytes',
+    });
+  });
+
+  const token = 'Xk3v9Qm2c7LrT0pWbq8ZfJ1y';
+  const uuid = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+
+  it.each([
+    [`/password-reset/${token}`, `/password-reset/${R}`],
+    [
+      `/reset-password/${'9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'}`,
+      `/reset-password/${R}`,
+    ],
+    [`/invite/${uuid}/accept`, `/invite/${R}/accept`],
+    [`/invitations/inv8Kq2Zp/accept`, `/invitations/${R}/accept`],
+    [`/auth/magic-link/${token}`, `/auth/magic-link/${R}`],
+    [`/verify-email/abc123def456`, `/verify-email/${R}`],
+    // Django: /reset/<uidb64>/<token>/
+    ['/reset/MQ/c2x3ab-1f2e3d4c5b6a7f8e9d0c/', `/reset/MQ/${R}/`],
+    // anywhere: 20+ characters of base64url with upper and lower case letters and digits
+    [`/files/${token}/download`, `/files/${R}/download`],
+    [`/hooks/T0AB12CD3/B0EF45GH6/${token}`, `/hooks/T0AB12CD3/B0EF45GH6/${R}`],
+  ])('redacts the token segment of %s', (path, stored) => {
+    expect(doc({ path, target: path, route: '' })).toMatchObject({ request_path: stored, target: stored });
+  });
+
+  it.each([
+    '/policies/pol-123',
+    `/policies/${uuid}`,
+    `/policies/${uuid.toUpperCase()}`,
+    '/users/42/orders/1001',
+    '/orders/507f1f77bcf86cd799439011', // a MongoDB ObjectId
+    '/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV', // a ULID
+    `/commits/${'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3'}`, // a git commit
+    '/docs/how-to-reset-your-password-2024',
+    '/customers/cus_NffrFeUfNV2Hib',
+    '/invite/accept',
+    '/invites/123/resend',
+    '/password-reset/request-new-link',
+    '/reports/Quarterly-Report-Final',
+    '/v2/api/organizations/org-000/members',
+  ])('keeps %s', (path) => {
+    expect(doc({ path, target: path, route: '' })).toMatchObject({ request_path: path, target: path });
+  });
+
+  it('redacts the token in a target derived from the route (prefix:value)', () => {
+    expect(doc({ path: `/invites/${uuid}`, route: '/invites/:id', target: `invite:${uuid}` })).toMatchObject({
+      request_path: `/invites/${R}`,
+      target: `invite:${R}`,
+    });
+    expect(doc({ path: `/files/${token}`, route: '/files/:id', target: `file:${token}` }).target).toBe(
+      `file:${R}`,
+    );
+    expect(
+      doc({ path: `/policies/${uuid}`, route: '/policies/:id', target: `policy:${uuid}` }),
+    ).toMatchObject({
+      request_path: `/policies/${uuid}`,
+      target: `policy:${uuid}`,
+    });
+  });
+
+  it('redacts a route parameter named like a secret key, whatever its shape', () => {
+    expect(doc({ path: '/verify/493817', route: '/verify/:code', target: 'verify:493817' })).toMatchObject({
+      request_path: `/verify/${R}`,
+      target: `verify:${R}`,
+    });
+    expect(
+      doc({
+        path: '/orgs/org-1/sessions/s%20one/revoke',
+        route: '/orgs/:orgId/sessions/:sessionId/revoke',
+        target: 'session:s one',
+      }),
+    ).toMatchObject({ request_path: `/orgs/org-1/sessions/${R}/revoke`, target: `session:${R}` });
+    expect(
+      doc({ path: '/orgs/org-1/members/m-2', route: '/orgs/:orgId/members/:memberId', target: 'member:m-2' }),
+    ).toMatchObject({ request_path: '/orgs/org-1/members/m-2', target: 'member:m-2' });
+  });
+});
