@@ -57,7 +57,7 @@ export interface AuditStats {
 }
 
 /** Drop reasons counted on the main thread. */
-type MainDrop = 'ring_full' | 'too_large' | 'encode_error' | 'closed';
+type MainDrop = 'ring_full' | 'too_large' | 'encode_error' | 'closed' | 'capture_error';
 
 function shardOf(org: string, shards: number): number {
   let h = 2166136261;
@@ -98,7 +98,13 @@ export class Audit {
   readonly #createdAt = Date.now();
   #removeSignalHandlers: () => void = () => undefined;
   readonly #hotPath = new Histogram(HOT_PATH_BUCKETS);
-  readonly #drops: Record<MainDrop, number> = { ring_full: 0, too_large: 0, encode_error: 0, closed: 0 };
+  readonly #drops: Record<MainDrop, number> = {
+    ring_full: 0,
+    too_large: 0,
+    encode_error: 0,
+    closed: 0,
+    capture_error: 0,
+  };
   readonly #errors: Record<string, number> = { capture: 0 };
   #pool: DrainPool | undefined;
   #unregister: () => void = () => undefined;
@@ -213,6 +219,17 @@ export class Audit {
       bytes = this.#encoder.encode(withoutBody(event, 'body could not be encoded'));
     }
     return producer.write(bytes);
+  }
+
+  /**
+   * @internal Counts a request whose event an adapter could not build or hand over: captured and
+   * dropped as `capture_error`, so the stats' sum still holds. `reason` says what failed, for the
+   * reader of the call site; every such drop is counted under the one reason.
+   */
+  // biome-ignore lint/correctness/noUnusedFunctionParameters: the reason names the failure at the call site
+  dropUncaptured(reason: string): void {
+    this.#captured++;
+    this.#drops.capture_error++;
   }
 
   /** @internal Counts an error of audit code that the adapters caught (never the app's). */

@@ -12,9 +12,16 @@ import {
   bodyNote,
   isCapturable,
 } from '../capture/body.js';
-import { buildEvent } from '../capture/build-event.js';
-import type { AuditOverride, Principal } from '../capture/request-fields.js';
-import { RouteActionCache } from '../capture/route-action.js';
+import { buildEvent, handOver, lastResort, nodeHeader, type RequestParts } from '../capture/build-event.js';
+import {
+  type AuditOverride,
+  addNote,
+  errorName,
+  type Principal,
+  parseLength,
+} from '../capture/request-fields.js';
+import { type RouteAction, RouteActionCache } from '../capture/route-action.js';
+import type { CapturedEvent } from '../event.js';
 
 /**
  * Options of expressAudit(): where the principal and the client address come from.
@@ -34,8 +41,7 @@ export interface ExpressAuditOptions {
 }
 
 function header(req: Request, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+  return nodeHeader(req.headers, name);
 }
 
 function defaultResolve(req: Request, res: Response): Principal {
@@ -49,11 +55,112 @@ function defaultResolve(req: Request, res: Response): Principal {
   );
 }
 
-function captureBody(req: Request, max: number, contentType: string): BodyCapture | undefined {
-  const length = Number(req.headers['content-length'] ?? -1);
+function defaultClientIp(req: Request): string | undefined {
+  return req.ip;
+}
+
+function expressParam(params: unknown, name: string): string | undefined {
+  const v = (params as Record<string, unknown> | undefined)?.[name];
+  return v === undefined ? undefined : String(v);
+}
+
+/** The path of a request target: '/a/b' of '/a/b?x=1', and of 'http://host/a/b' (absolute form). */
+function pathOf(url: string): string {
+  let start = 0;
+  if (url.charCodeAt(0) !== 47) {
+    const scheme = url.indexOf('://');
+    if (scheme > 0) {
+      start = url.indexOf('/', scheme + 3);
+      if (start < 0) return '/';
+    }
+  }
+  const q = url.indexOf('?', start);
+  if (q >= 0) return url.slice(start, q);
+  return start === 0 ? url : url.slice(start);
+}
+
+// Express (4 and 5) restores req.baseUrl and req.params when a request leaves a router, and gives
+// req.params to each layer it enters: by the time the response finishes, after an error went to an
+// error handler or Express answered itself (a 404, an uncaught error), both can be another layer's
+// or undefined. The adapter remembers them as they were when the route matched. It observes the
+// one assignment Express makes at that moment in every version: `req.route = route`, by the router
+// and again by Route#dispatch just before the route's handlers run, when req.baseUrl and req.params
+// are the route's. An accessor on the request (one shared descriptor, module-level functions: no
+// closure per request) keeps the route and takes those two references. Wrapping the app's route
+// handlers or patching Express's prototypes would reach further into the app for the same thing.
+const ROUTE = Symbol('pdaas.audit.route');
+const ROUTE_BASE = Symbol('pdaas.audit.routeBaseUrl');
+const ROUTE_PARAMS = Symbol('pdaas.audit.routeParams');
+/**
+ * Router 2.3+ (Express 5) records every error passed to next() in a Set under this registered
+ * symbol (shared by its copies); the first is what the handler threw. Absent elsewhere.
+ */
+const ROUTER_ERRORS = Symbol.for('router.tracing.publishedErrors');
+
+interface RouteLike {
+  path?: unknown;
+}
+
+interface Observed {
+  route?: RouteLike;
+  baseUrl?: string;
+  params?: unknown;
+  [ROUTE]?: RouteLike;
+  [ROUTE_BASE]?: string;
+  [ROUTE_PARAMS]?: unknown;
+  [ROUTER_ERRORS]?: unknown;
+}
+
+function getRoute(this: Observed): RouteLike | undefined {
+  return this[ROUTE];
+}
+
+function setRoute(this: Observed, route: RouteLike | undefined): void {
+  this[ROUTE] = route;
+  this[ROUTE_BASE] = this.baseUrl;
+  this[ROUTE_PARAMS] = this.params;
+}
+
+const ROUTE_ACCESSOR: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get: getRoute,
+  set: setRoute,
+};
+
+function observeRoute(req: Observed): void {
+  if (ROUTE in req) return; // another audit middleware on the same request did it
+  const current = req.route; // set when the audit itself runs inside a route
+  Object.defineProperty(req, 'route', ROUTE_ACCESSOR);
+  setRoute.call(req, current);
+}
+
+/** The first error a layer passed to next() (what the handler threw), where the router tells it. */
+function thrownError(req: Observed): unknown {
+  const seen = req[ROUTER_ERRORS];
+  if (seen instanceof Set) for (const err of seen) return err;
+  return undefined;
+}
+
+/** body-parser and raw-body errors carry a `type`: 'entity.parse.failed', 'request.aborted', ... */
+function parserFailure(err: unknown): string | undefined {
+  const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
+  return typeof type === 'string' ? type : undefined;
+}
+
+function captureBody(
+  req: Request,
+  max: number,
+  contentType: string,
+  length: number,
+  thrown: unknown,
+): BodyCapture | undefined {
   const body: unknown = req.body;
   if (body === undefined) {
-    if (length > 0 || req.headers['transfer-encoding']) return bodyNote('body not parsed by the app', length);
+    if (length > 0 || req.headers['transfer-encoding']) {
+      const failure = parserFailure(thrown);
+      return bodyNote(failure ? `body parser failed (${failure})` : 'body not parsed by the app', length);
+    }
     return undefined;
   }
   if (!isCapturable(contentType))
@@ -65,6 +172,115 @@ function captureBody(req: Request, max: number, contentType: string): BodyCaptur
   return bodyFromValue(body, max, length);
 }
 
+interface Adapter {
+  audit: Audit;
+  routes: RouteActionCache;
+  maxBody: number;
+  resolve: (req: Request, res: Response) => Principal | undefined;
+  clientIp: (req: Request) => string | undefined;
+}
+
+/**
+ * Records the request once its response finished or its connection closed. Every part is read on
+ * its own: one that fails leaves a safe default and a note in the event's `error` (or a body
+ * note), and the request is still recorded.
+ */
+function record(a: Adapter, req: Request, res: Response, ts: number, t0: number, path: string, url: string) {
+  const startedAt = performance.now();
+  const r = req as unknown as Observed;
+  let method = '';
+  let status = 0;
+  let notes = '';
+  let event: CapturedEvent | undefined;
+  try {
+    method = req.method;
+    // A connection that closed before the response finished is recorded as 499 (client gone).
+    const aborted = !res.writableFinished;
+    status = aborted ? 499 : res.statusCode;
+    let thrown: unknown;
+    let error = aborted ? 'ClientClosedRequest' : '';
+    try {
+      thrown = thrownError(r);
+      if (thrown !== undefined && !aborted) error = errorName(thrown);
+    } catch (err) {
+      notes = addNote(notes, 'error', err);
+    }
+    let route = '';
+    let derived: RouteAction | undefined;
+    let params: unknown;
+    try {
+      const matched = r.route; // through the accessor, or as Express left it if there is none
+      if (matched?.path !== undefined) {
+        route = `${r[ROUTE_BASE] ?? r.baseUrl ?? ''}${String(matched.path)}`;
+        params = r[ROUTE_PARAMS] ?? r.params;
+        derived = a.routes.get(method, route);
+      }
+    } catch (err) {
+      route = '';
+      derived = undefined;
+      notes = addNote(notes, 'route', err);
+    }
+    let override: AuditOverride | undefined;
+    try {
+      override = res.locals.auditOverride as AuditOverride | undefined;
+    } catch (err) {
+      notes = addNote(notes, 'override', err);
+    }
+    let who: Principal | undefined;
+    try {
+      who = a.resolve(req, res);
+    } catch (err) {
+      notes = addNote(notes, 'principal', err);
+    }
+    let ip: string | undefined;
+    try {
+      ip = a.clientIp(req) ?? req.socket?.remoteAddress;
+    } catch (err) {
+      notes = addNote(notes, 'client ip', err);
+    }
+    const headers = req.headers;
+    const contentType = header(req, 'content-type') ?? '';
+    const length = parseLength(header(req, 'content-length'));
+    let body: BodyCapture | undefined;
+    if (method !== 'GET' && method !== 'HEAD') {
+      try {
+        body = captureBody(req, a.maxBody, contentType, length, thrown);
+      } catch (err) {
+        body = bodyNote(`body unreadable (${errorName(err)})`, length);
+      }
+    }
+    const parts: RequestParts = {
+      ts,
+      method,
+      path,
+      url,
+      route,
+      derived,
+      params,
+      param: expressParam,
+      override,
+      who,
+      status,
+      durationMs: startedAt - t0,
+      headers,
+      header: nodeHeader,
+      clientIp: ip,
+      contentType,
+      body,
+      error,
+      notes,
+    };
+    event = buildEvent(parts);
+    notes = parts.notes;
+  } catch (err) {
+    notes = addNote(notes, 'request', err);
+    event = lastResort(ts, method, path, status, startedAt - t0, notes);
+  }
+  // Audit code never throws into the app; what failed is counted (audit_errors_total).
+  if (notes !== '') a.audit.countError('capture');
+  handOver(a.audit, event, startedAt);
+}
+
 /**
  * Audit middleware for Express. Register it before your routes (`app.use(expressAudit(audit))`).
  *
@@ -74,9 +290,14 @@ function captureBody(req: Request, max: number, contentType: string): BodyCaptur
  * app.use(expressAudit(audit, { resolve: (req) => ({ actorId: req.user.id, organizationId: req.user.org }) }));
  */
 export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): RequestHandler {
-  const { resolve = defaultResolve, clientIp = (req: Request) => req.ip } = options;
-  const routes = new RouteActionCache();
-  const maxBody = audit.config.maxBodySize;
+  const { resolve = defaultResolve, clientIp = defaultClientIp } = options;
+  const adapter: Adapter = {
+    audit,
+    routes: new RouteActionCache(),
+    maxBody: audit.config.maxBodySize,
+    resolve,
+    clientIp,
+  };
 
   if (!audit.active) {
     return function auditDisabled(_req: Request, _res: Response, next: NextFunction) {
@@ -85,54 +306,28 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
   }
 
   return function auditRequest(req: Request, res: Response, next: NextFunction) {
-    const path = req.path;
+    // The whole path as the client sent it: req.path lacks the mount path of the audit (or of the
+    // router it sits in), and req.baseUrl changes as the request goes through routers.
+    const url = req.originalUrl ?? req.url ?? '';
+    const path = pathOf(url);
     if (audit.isExcluded(path)) {
       next();
       return;
     }
     const ts = Date.now();
     const t0 = performance.now();
-    const url = req.originalUrl;
+    try {
+      observeRoute(req as unknown as Observed);
+    } catch {
+      // A request that takes no accessor: the route is read at the end, as Express left it.
+    }
     let done = false;
     const onDone = () => {
       if (done) return;
       done = true;
       res.off('finish', onDone);
       res.off('close', onDone);
-      const startedAt = performance.now();
-      try {
-        const method = req.method;
-        const route = req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : '';
-        const derived = route ? routes.get(method, route) : undefined;
-        const override = res.locals.auditOverride as AuditOverride | undefined;
-        const who = resolve(req, res) ?? {};
-        const contentType = header(req, 'content-type') ?? '';
-        const body =
-          method === 'GET' || method === 'HEAD' ? undefined : captureBody(req, maxBody, contentType);
-        const aborted = !res.writableFinished;
-        const event = buildEvent({
-          ts,
-          method,
-          path: req.baseUrl + path,
-          url,
-          route,
-          derived,
-          param: (name) => (req.params?.[name] === undefined ? undefined : String(req.params[name])),
-          override,
-          who,
-          // A connection that closed before the response finished is recorded as 499 (client gone).
-          status: aborted ? 499 : res.statusCode,
-          durationMs: startedAt - t0,
-          header: (name) => header(req, name),
-          clientIp: clientIp(req) ?? req.socket?.remoteAddress,
-          contentType,
-          body,
-          error: aborted ? 'ClientClosedRequest' : '',
-        });
-        audit.capture(event, startedAt);
-      } catch {
-        audit.countError('capture');
-      }
+      record(adapter, req, res, ts, t0, path, url);
     };
     res.on('finish', onDone);
     res.on('close', onDone);

@@ -11,9 +11,25 @@ import {
   bodyNote,
   isCapturable,
 } from '../capture/body.js';
-import { buildEvent } from '../capture/build-event.js';
-import type { AuditOverride, Principal } from '../capture/request-fields.js';
-import { RouteActionCache } from '../capture/route-action.js';
+import {
+  buildEvent,
+  fetchHeader,
+  handOver,
+  lastResort,
+  nodeHeader,
+  noHeader,
+  type Reader,
+  type RequestParts,
+} from '../capture/build-event.js';
+import {
+  type AuditOverride,
+  addNote,
+  errorName,
+  type Principal,
+  parseLength,
+} from '../capture/request-fields.js';
+import { type RouteAction, RouteActionCache } from '../capture/route-action.js';
+import type { CapturedEvent } from '../event.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -45,30 +61,17 @@ type NodeEnv = {
   incoming?: { headers: Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } };
 };
 
-/**
- * A header reader for this request. Under @hono/node-server it reads Node's plain header object:
- * touching `c.req.raw.headers` there would build a fetch Headers object, a few microseconds.
- */
-function headerReader(c: Context): (name: string) => string | undefined {
-  const incoming = (c.env as NodeEnv | undefined)?.incoming;
-  if (incoming) {
-    const h = incoming.headers;
-    return (name) => {
-      const v = h[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-  }
-  const h = c.req.raw.headers;
-  return (name) => h.get(name) ?? undefined;
-}
-
 function headerPrincipal(c: Context): Principal {
-  const h = headerReader(c);
+  // Under @hono/node-server, Node's plain header object: touching `c.req.raw.headers` there would
+  // build a fetch Headers object, a few microseconds.
+  const incoming = (c.env as NodeEnv | undefined)?.incoming;
+  const headers = incoming ? incoming.headers : c.req.raw.headers;
+  const header = incoming ? nodeHeader : fetchHeader;
   return {
-    actorId: h('x-actor-id'),
-    actorType: h('x-actor-type'),
-    organizationId: h('x-organization-id'),
-    accountId: h('x-account-id'),
+    actorId: header(headers, 'x-actor-id'),
+    actorType: header(headers, 'x-actor-type'),
+    organizationId: header(headers, 'x-organization-id'),
+    accountId: header(headers, 'x-account-id'),
   };
 }
 
@@ -80,56 +83,109 @@ function socketIp(c: Context): string | undefined {
   return (c.env as NodeEnv | undefined)?.incoming?.socket?.remoteAddress;
 }
 
-type Cache = Partial<Record<'arrayBuffer' | 'text' | 'json' | 'formData' | 'parsedBody', Promise<unknown>>>;
+function honoParam(req: unknown, name: string): string | undefined {
+  return (req as Context['req']).param(name);
+}
 
-/** Reads the body after the handler: from Hono's body cache when the handler parsed it, else up to `max` bytes. */
-async function captureBody(
+/**
+ * The route of the handler that answered, '' when none did. The handler that answered is at
+ * routeIndex; if that is still the audit's own index, or another catch-all middleware's, no route
+ * matched.
+ */
+function answeredRoute(c: Context, ownIndex: number): string {
+  const index = c.req.routeIndex;
+  if (index === ownIndex) return '';
+  let routes: readonly { path: string }[];
+  try {
+    routes = matchedRoutes(c);
+  } catch (err) {
+    // The app runs on another copy of hono (pnpm, a monorepo, npm link, two versions installed):
+    // its request keeps the match under that copy's own symbol, which this copy's matchedRoutes()
+    // cannot read. The request's own matchedRoutes getter (deprecated in hono 4) still can.
+    const own = (c.req as { matchedRoutes?: unknown }).matchedRoutes;
+    if (!Array.isArray(own)) throw err;
+    routes = own;
+  }
+  const path = routes[index]?.path ?? '';
+  return path === '*' || path === '/*' ? '' : path;
+}
+
+type CacheKey = 'arrayBuffer' | 'text' | 'json' | 'parsedBody' | 'formData';
+type Cache = Partial<Record<CacheKey, unknown>>;
+
+/** What Promise.race gives for a body read that has not settled yet. */
+const NOT_SETTLED = Symbol('not settled');
+const notSettled = Promise.resolve(NOT_SETTLED);
+
+/**
+ * The body, without ever waiting for the client: from Hono's body cache when the handler read it
+ * through c.req, else a note. Returns a promise only for a cache entry (it settles within a
+ * microtask or two, see fromCache).
+ */
+function readBody(
   c: Context,
   max: number,
   contentType: string,
   length: number,
   chunked: boolean,
-): Promise<BodyCapture | undefined> {
+): BodyCapture | Promise<BodyCapture> | undefined {
   if (length === 0 || (length < 0 && !chunked)) return undefined;
   if (!isCapturable(contentType))
     return bodyNote(`${contentType || 'unknown type'} body not captured`, length);
   const cache = c.req.bodyCache as Cache;
-  if (cache.arrayBuffer)
-    return bodyFromBytes(new Uint8Array((await cache.arrayBuffer) as ArrayBuffer), max, length);
-  if (cache.text) return bodyFromText((await cache.text) as string, max, length);
-  if (cache.json) return bodyFromValue(await cache.json, max, length);
-  if (cache.parsedBody) return bodyFromValue(await cache.parsedBody, max, length);
-  if (cache.formData) {
-    const form = (await cache.formData) as FormData;
-    const fields: Record<string, string> = Object.create(null);
-    for (const [k, v] of form) fields[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
-    return bodyFromValue(fields, max, length);
+  if (cache.arrayBuffer !== undefined) return fromCache(cache.arrayBuffer, 'arrayBuffer', max, length);
+  if (cache.text !== undefined) return fromCache(cache.text, 'text', max, length);
+  if (cache.json !== undefined) return fromCache(cache.json, 'json', max, length);
+  if (cache.parsedBody !== undefined) return fromCache(cache.parsedBody, 'parsedBody', max, length);
+  if (cache.formData !== undefined) return fromCache(cache.formData, 'formData', max, length);
+  // The audit never reads a body itself: the response would wait for it, and a slow or endless
+  // client could hold every response open. bodyUsed is cheap also under @hono/node-server, whose
+  // request turns into a full fetch Request only when its body is touched.
+  return bodyNote(
+    c.req.raw.bodyUsed
+      ? 'body read by the handler outside the Hono body cache'
+      : 'body not read by the handler',
+    length,
+  );
+}
+
+/**
+ * A body from Hono's cache, if its read has settled: a read the handler started and did not wait
+ * for (the client still sending) is noted, not waited for; a read that failed (a client gone
+ * mid-upload, malformed multipart, a body over a limit) is noted with the error's name.
+ */
+async function fromCache(pending: unknown, key: CacheKey, max: number, length: number): Promise<BodyCapture> {
+  let value: unknown;
+  try {
+    // An entry that has settled wins the race (its reaction is queued first); a pending one loses.
+    value = await Promise.race([pending, notSettled]);
+  } catch (err) {
+    return bodyNote(`body read failed (${errorName(err)})`, length);
   }
-  // Only now touch the Request's body: under @hono/node-server that turns its lightweight request
-  // into a full fetch Request (tens of microseconds), which the cached cases above never need.
-  const raw = c.req.raw;
-  if (raw.bodyUsed || !raw.body)
-    return bodyNote('body read by the handler outside the Hono body cache', length);
-  // Nobody read it: read at most `max` bytes ourselves and let the rest go.
-  const reader = raw.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  let more = false;
-  while (got <= max) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    got += value.length;
+  if (value === NOT_SETTLED) return bodyNote('body read not finished when the handler answered', length);
+  switch (key) {
+    case 'arrayBuffer':
+      return bodyFromBytes(new Uint8Array(value as ArrayBuffer), max, length);
+    case 'text':
+      return bodyFromText(value as string, max, length);
+    case 'formData': {
+      const fields: Record<string, string> = Object.create(null);
+      for (const [k, v] of value as FormData)
+        fields[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
+      return bodyFromValue(fields, max, length);
+    }
+    default:
+      return bodyFromValue(value, max, length);
   }
-  if (got > max) more = true;
-  await reader.cancel().catch(() => undefined);
-  const bytes = Buffer.concat(chunks, got);
-  return bodyFromBytes(bytes, max, more ? Math.max(length, got) : got);
 }
 
 /**
  * Audit middleware for Hono. Register it first (`app.use(honoAudit(audit))`) so it sees every
  * request; excluded paths and a disabled audit cost one check and a call to next().
+ *
+ * Every part of the event (route, principal, override, headers, client address, body) is read on
+ * its own: one that fails leaves a safe default and a note in the event's `error` (or a body
+ * note), and the request is still recorded. The response never waits for the request body.
  *
  * @example
  * const audit = await createAudit();
@@ -154,54 +210,103 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     const ownIndex = c.req.routeIndex;
     await next();
     const doneAt = performance.now();
+    // The hot-path clock: the capture's own work, without the (microtask) wait for a cached body.
+    let startedAt = doneAt;
+    let method = '';
+    let status = 0;
+    let notes = '';
+    let event: CapturedEvent | undefined;
     try {
-      const raw = c.req.raw;
-      const method = raw.method;
-      // The handler that answered is at routeIndex; if that is still us, or another catch-all
-      // middleware, no route matched.
-      const answered = c.req.routeIndex === ownIndex ? '' : (matchedRoutes(c)[c.req.routeIndex]?.path ?? '');
-      const route = answered === '*' || answered === '/*' ? '' : answered;
-      const derived = route ? routes.get(method, route) : undefined;
-      const override = c.get('auditOverride');
-      const who = resolve(c) ?? {};
-      const header = headerReader(c);
-      const contentType = header('content-type') ?? '';
-      const body =
-        method === 'GET' || method === 'HEAD'
-          ? undefined
-          : await captureBody(
-              c,
-              maxBody,
-              contentType,
-              Number(header('content-length') ?? -1),
-              header('transfer-encoding') !== undefined,
-            );
-      // The hot-path clock starts after the only await (a body read), so the metric is the cost
-      // of capturing, not the time other requests ran while we waited.
-      const startedAt = performance.now();
-      const event = buildEvent({
+      const req = c.req;
+      const raw = req.raw;
+      method = raw.method;
+      status = c.res.status;
+      let route = '';
+      let derived: RouteAction | undefined;
+      try {
+        route = answeredRoute(c, ownIndex);
+        if (route) derived = routes.get(method, route);
+      } catch (err) {
+        route = '';
+        notes = addNote(notes, 'route', err);
+      }
+      let override: AuditOverride | undefined;
+      try {
+        override = c.get('auditOverride');
+      } catch (err) {
+        notes = addNote(notes, 'override', err);
+      }
+      let who: Principal | undefined;
+      try {
+        who = resolve(c);
+      } catch (err) {
+        notes = addNote(notes, 'principal', err);
+      }
+      let ip: string | undefined;
+      try {
+        ip = clientIp(c);
+      } catch (err) {
+        notes = addNote(notes, 'client ip', err);
+      }
+      let headers: unknown;
+      let header: Reader = noHeader;
+      let contentType = '';
+      let length = -1;
+      let chunked = false;
+      try {
+        const incoming = (c.env as NodeEnv | undefined)?.incoming;
+        headers = incoming ? incoming.headers : raw.headers;
+        header = incoming ? nodeHeader : fetchHeader;
+        contentType = header(headers, 'content-type') ?? '';
+        length = parseLength(header(headers, 'content-length'));
+        chunked = header(headers, 'transfer-encoding') !== undefined;
+      } catch (err) {
+        header = noHeader;
+        notes = addNote(notes, 'headers', err);
+      }
+      let body: BodyCapture | undefined;
+      if (method !== 'GET' && method !== 'HEAD') {
+        try {
+          const read = readBody(c, maxBody, contentType, length, chunked);
+          if (read instanceof Promise) {
+            const before = performance.now();
+            body = await read;
+            startedAt += performance.now() - before;
+          } else body = read;
+        } catch (err) {
+          body = bodyNote(`body unreadable (${errorName(err)})`, length);
+        }
+      }
+      const parts: RequestParts = {
         ts,
         method,
         path,
         url: raw.url,
         route,
         derived,
-        param: (name) => c.req.param(name),
+        params: req,
+        param: honoParam,
         override,
         who,
-        status: c.res.status,
+        status,
         durationMs: doneAt - t0,
+        headers,
         header,
-        clientIp: clientIp(c),
+        clientIp: ip,
         contentType,
         body,
-        error: c.error?.name ?? '',
-      });
-      audit.capture(event, startedAt);
-    } catch {
-      // Audit code never throws into the app; the failure is counted (audit_errors_total).
-      audit.countError('capture');
+        error: c.error ? errorName(c.error) : '',
+        notes,
+      };
+      event = buildEvent(parts);
+      notes = parts.notes;
+    } catch (err) {
+      notes = addNote(notes, 'request', err);
+      event = lastResort(ts, method, path, status, doneAt - t0, notes);
     }
+    // Audit code never throws into the app; what failed is counted (audit_errors_total).
+    if (notes !== '') audit.countError('capture');
+    handOver(audit, event, startedAt);
   };
 }
 

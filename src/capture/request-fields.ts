@@ -4,8 +4,38 @@
 export const CAP = { id: 256, path: 2048, query: 4096, header: 512 } as const;
 
 export function cap(value: string | undefined | null, max: number): string {
-  if (value == null) return '';
+  if (typeof value !== 'string') {
+    // A principal from the app's resolve() may carry numeric ids; anything else is no string.
+    return typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
+  }
   return value.length > max ? value.slice(0, max) : value;
+}
+
+/** A declared content-length as a number of bytes, -1 when absent or not a length. */
+export function parseLength(header: string | undefined): number {
+  if (header === undefined) return -1;
+  const n = Number(header);
+  return Number.isSafeInteger(n) && n >= 0 && header !== '' ? n : -1;
+}
+
+/** The name of something thrown, for a note; never throws itself (a getter may). */
+export function errorName(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error)
+      return typeof thrown.name === 'string' && thrown.name ? thrown.name : 'Error';
+  } catch {
+    return 'Error';
+  }
+  return typeof thrown;
+}
+
+/**
+ * Appends to `notes` what the adapter could not read: `audit: principal unreadable (TypeError)`.
+ * The notes go after the handler's error name in the event's `error` field.
+ */
+export function addNote(notes: string, part: string, thrown: unknown): string {
+  const note = `audit: ${part} unreadable (${errorName(thrown)})`;
+  return notes === '' ? note : `${notes}; ${note}`;
 }
 
 /** The 32-hex trace id of a `traceparent` header (`00-<trace>-<span>-<flags>`), '' when malformed. */

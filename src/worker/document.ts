@@ -7,6 +7,9 @@ import { BodyKind, type CapturedEvent } from '../event.js';
 import { redactSegments } from '../redact/path.js';
 import { nullObject, type Sanitizer } from '../redact/sanitizer.js';
 
+/** How the adapters start a note of their own in the event's error field. */
+const AUDIT_NOTE = 'audit: ';
+
 export interface DocumentContext {
   indexPrefix: string;
   rotation: IndexRotation;
@@ -246,7 +249,9 @@ export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexN
     user_agent: e.userAgent ? s.text(e.userAgent) : undefined,
     trace_id: e.traceId || undefined,
     request_id: e.requestId || undefined,
-    outcome: e.status >= 400 || e.error !== '' ? 'failure' : 'success',
+    // A handler error makes a failure; the adapter's own notes ('audit: principal unreadable ...',
+    // after the handler's error if any) do not turn a 2xx into one.
+    outcome: e.status >= 400 || (e.error !== '' && !e.error.startsWith(AUDIT_NOTE)) ? 'failure' : 'success',
     error: e.error || undefined,
   };
   return { index: namer.name(e.ts), id, routing: e.organizationId || undefined, source };

@@ -1,6 +1,6 @@
 // A stand-in for the Audit the adapters capture into: only the members they use (active,
-// isExcluded, config.maxBodySize, capture, countError, registry), recording every CapturedEvent
-// instead of encoding it into a ring. No workers, no OpenSearch.
+// isExcluded, config.maxBodySize, capture, countError, dropUncaptured, registry), recording every
+// CapturedEvent instead of encoding it into a ring. No workers, no OpenSearch.
 import { Registry } from 'prom-client';
 import type { Audit } from '../../src/audit.js';
 import { compileExcludedPaths } from '../../src/capture/excluded-paths.js';
@@ -21,6 +21,8 @@ export interface FakeAudit {
   startedAt: number[];
   /** Reasons passed to countError(), in order. */
   errors: string[];
+  /** Reasons passed to dropUncaptured(), in order: events the adapter could not hand over. */
+  dropped: string[];
   /** Paths the adapter asked isExcluded() about. */
   asked: string[];
   /** Resolves with the n-th event (1-based) once it has been captured. */
@@ -32,6 +34,7 @@ export function fakeAudit(opts: FakeAuditOptions = {}): FakeAudit {
   const events: CapturedEvent[] = [];
   const startedAt: number[] = [];
   const errors: string[] = [];
+  const dropped: string[] = [];
   const asked: string[] = [];
   const waiters: Array<{ n: number; resolve: (e: CapturedEvent) => void }> = [];
   const excluded = compileExcludedPaths(excludedPaths);
@@ -61,12 +64,16 @@ export function fakeAudit(opts: FakeAuditOptions = {}): FakeAudit {
     countError(reason: string): void {
       errors.push(reason);
     },
+    dropUncaptured(reason: string): void {
+      dropped.push(reason);
+    },
   };
   return {
     audit: fake as unknown as Audit,
     events,
     startedAt,
     errors,
+    dropped,
     asked,
     event(n = events.length + 1) {
       return new Promise((resolve) => {

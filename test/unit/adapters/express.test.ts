@@ -193,9 +193,7 @@ describe('expressAudit: who made the request', () => {
     ]);
   });
 
-  it('a resolve function that throws costs the event and counts a capture error; the app is unaffected', async () => {
-    // Today's behaviour: the whole capture is given up. The capture-hardening issue changes this
-    // (keep the event without a principal); update this test with it.
+  it('a resolve function that throws leaves the principal unknown, notes it and counts a capture error; the app is unaffected', async () => {
     const f = fakeAudit();
     const base = await listen(
       policiesApp(f, {
@@ -204,9 +202,22 @@ describe('expressAudit: who made the request', () => {
         },
       }),
     );
-    expect(await call(`${base}/policies/1`)).toEqual({ status: 200, text: '{"id":"1"}' });
-    await vi.waitFor(() => expect(f.errors).toEqual(['capture']));
-    expect(f.events).toEqual([]);
+    expect(await call(`${base}/policies/1`, { headers: { 'x-actor-id': 'header-actor' } })).toEqual({
+      status: 200,
+      text: '{"id":"1"}',
+    });
+    expect(await f.event(1)).toMatchObject({
+      method: 'GET',
+      path: '/policies/1',
+      route: '/policies/:id',
+      status: 200,
+      action: 'policies.read',
+      target: 'policy:1',
+      actorId: '',
+      error: 'audit: principal unreadable (Error)',
+    });
+    expect(f.errors).toEqual(['capture']);
+    expect(f.dropped).toEqual([]);
   });
 });
 
@@ -386,16 +397,14 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
       route: '/policies/:id',
       status: 500,
       action: 'policies.read',
-      // Unlike the Hono adapter, the Express adapter never sees the error: the field stays empty.
-      error: '',
+      // As in the Hono adapter, the error's name (read where router >= 2.3, Express 5, records it).
+      error: 'PolicyStoreDown',
     });
   });
 
-  // BUG (src/adapters/express.ts): when the error leaves the route, Express's router restores
-  // req.params to the params of the app level ({}), so by 'finish' the adapter's param lookup finds
-  // no id and the target is 'policy:' instead of 'policy:3'. it.fails keeps the suite green until
-  // the fix; then drop `.fails`.
-  it.fails("keeps the target id of a handler that throws (fails today: 'policy:')", async () => {
+  // When the error leaves the route, Express's router gives req.params to the error handler's layer
+  // ({}): the adapter keeps the params the route matched with (issue #12).
+  it('keeps the target id of a handler that throws', async () => {
     const f = fakeAudit();
     const base = await listen(throwingApp(f, []));
     expect((await call(`${base}/policies/3`)).status).toBe(500);
@@ -421,12 +430,10 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
     });
   });
 
-  // BUG (src/adapters/express.ts): when Express's own final handler answers (a 404 nobody handled,
-  // or an error no error middleware caught), the router has restored req.baseUrl to undefined by
-  // the time 'finish' fires, and the adapter builds path `req.baseUrl + path` = 'undefined/nowhere/1'
-  // (and route 'undefined/policies/:id' for a thrown error). it.fails keeps the suite green until the
-  // fix; then drop `.fails`.
-  it.fails("records Express's default 404 with the request path (fails today: 'undefined/nowhere/1')", async () => {
+  // When Express's own final handler answers (a 404 nobody handled, or an error no error middleware
+  // caught), the router has restored req.baseUrl and req.params (to undefined) by 'finish': the
+  // path comes from req.originalUrl, the route's base and params from when the route matched.
+  it("records Express's default 404 with the request path", async () => {
     const f = fakeAudit();
     const base = await listen(policiesApp(f));
     expect((await call(`${base}/nowhere/1`)).status).toBe(404);
@@ -439,7 +446,7 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
     });
   });
 
-  it.fails("records an error Express's default handler answers with the request path and route (fails today)", async () => {
+  it("records an error Express's default handler answers with the request path, route and error", async () => {
     const f = fakeAudit();
     const app = express();
     app.use(expressAudit(f.audit));
@@ -447,6 +454,7 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
       throw new PolicyStoreDown('store unreachable');
     });
     const base = await listen(app);
+    // Express's final handler logs the error to stderr outside tests only (NODE_ENV=test keeps it quiet).
     expect((await call(`${base}/policies/3`)).status).toBe(500);
     expect(await f.event(1)).toMatchObject({
       path: '/policies/3',
@@ -454,13 +462,13 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
       status: 500,
       action: 'policies.read',
       target: 'policy:3',
+      error: 'PolicyStoreDown',
     });
   });
 
-  // BUG (src/adapters/express.ts): `path` is read when the audit middleware runs (req.path is then
-  // the whole path), but prefixed with req.baseUrl when the response finishes, inside the mounted
-  // router: a route under app.use('/v1', router) is recorded as '/v1/v1/policies/7'.
-  it.fails("records the path of a route in a mounted router once (fails today: '/v1/v1/policies/7')", async () => {
+  // The path is req.originalUrl's, read when the audit middleware runs: never prefixed again with
+  // the req.baseUrl of a mounted router (once '/v1/v1/policies/7').
+  it('records the path of a route in a mounted router once', async () => {
     const f = fakeAudit();
     const router = express.Router();
     router.get('/policies/:id', (req, res) => {
@@ -479,9 +487,9 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
     });
   });
 
-  // Same root cause: mounted under a prefix, the middleware sees req.path without it ('/policies/7'),
-  // and by 'finish' req.baseUrl is '' again, so the prefix is lost (while the route keeps it).
-  it.fails("records the whole path when the audit is mounted under a prefix (fails today: '/policies/7')", async () => {
+  // Mounted under a prefix, the middleware sees req.path without it ('/policies/7'); the path is
+  // req.originalUrl's, whole.
+  it('records the whole path when the audit is mounted under a prefix', async () => {
     const f = fakeAudit();
     const app = express();
     app.use('/api', expressAudit(f.audit));
@@ -535,6 +543,107 @@ describe('expressAudit: errors, unmatched routes and aborted requests', () => {
       error: 'ClientClosedRequest',
     });
     expect(f.events).toHaveLength(1);
+  });
+});
+
+describe('expressAudit: a part that cannot be read still yields the event (issue #12)', () => {
+  it('keeps the event without a client address when clientIp() throws, and notes it', async () => {
+    const f = fakeAudit();
+    const base = await listen(
+      policiesApp(f, {
+        clientIp: () => {
+          throw new TypeError('no socket');
+        },
+      }),
+    );
+    expect((await call(`${base}/policies/7`)).status).toBe(200);
+    expect(await f.event(1)).toMatchObject({
+      path: '/policies/7',
+      status: 200,
+      target: 'policy:7',
+      clientIp: '',
+      error: 'audit: client ip unreadable (TypeError)',
+    });
+    expect(f.errors).toEqual(['capture']);
+  });
+
+  it('records a body a parser refused with a body note and the parser error, when an error handler answers', async () => {
+    const f = fakeAudit();
+    const app = policiesApp(f);
+    app.use((_err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(400).json({ error: 'invalid JSON' });
+    });
+    const base = await listen(app);
+    const broken = '{"name":';
+    expect(await call(`${base}/policies`, post(broken, 'application/json'))).toEqual({
+      status: 400,
+      text: '{"error":"invalid JSON"}',
+    });
+    expect(await f.event(1)).toMatchObject({
+      path: '/policies',
+      status: 400,
+      error: 'SyntaxError',
+      bodyKind: BodyKind.NOTE,
+      body: 'body parser failed (entity.parse.failed)',
+      bodySize: broken.length,
+    });
+  });
+
+  it('keeps the route and params of a request whose body parser failed on the route itself', async () => {
+    const f = fakeAudit();
+    const app = express();
+    app.use(expressAudit(f.audit));
+    app.put('/policies/:id', express.json(), (_req, res) => {
+      res.status(204).end();
+    });
+    app.use((_err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(400).end();
+    });
+    const base = await listen(app);
+    expect(
+      (await call(`${base}/policies/9`, { ...post('nope', 'application/json'), method: 'PUT' })).status,
+    ).toBe(400);
+    expect(await f.event(1)).toMatchObject({
+      route: '/policies/:id',
+      status: 400,
+      action: 'policies.update',
+      target: 'policy:9',
+      error: 'SyntaxError',
+      body: 'body parser failed (entity.parse.failed)',
+    });
+  });
+
+  it('counts an event the audit cannot take as dropped, with a reason, and the app is unaffected', async () => {
+    const f = fakeAudit();
+    vi.spyOn(f.audit, 'capture').mockImplementation(() => {
+      throw new Error('ring gone');
+    });
+    const base = await listen(policiesApp(f));
+    expect((await call(`${base}/policies/1`)).status).toBe(200);
+    await vi.waitFor(() => expect(f.dropped).toEqual(['capture threw']));
+    expect(f.errors).toEqual(['capture']);
+  });
+
+  it('keeps the params a route matched with when a mounted router answers through the final handler', async () => {
+    const f = fakeAudit();
+    const router = express.Router();
+    router.delete('/members/:userId', () => {
+      throw new RangeError('gone');
+    });
+    const app = express();
+    app.use(expressAudit(f.audit));
+    app.use('/v1', router);
+    const base = await listen(app);
+    expect((await call(`${base}/v1/members/u-2?x=1`, { method: 'DELETE' })).status).toBe(500);
+    expect(await f.event(1)).toMatchObject({
+      path: '/v1/members/u-2',
+      query: 'x=1',
+      route: '/v1/members/:userId',
+      status: 500,
+      action: 'v1.members.delete',
+      target: 'member:u-2',
+      error: 'RangeError',
+    });
   });
 });
 

@@ -1,7 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { Gauge } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { auditAs, honoAudit, honoMetrics } from '../../../src/adapters/hono.js';
@@ -33,6 +34,55 @@ function only(f: FakeAudit): CapturedEvent {
 function bodyText(e: CapturedEvent): string {
   expect(e.body).toBeInstanceOf(Uint8Array);
   return Buffer.from(e.body as Uint8Array).toString('utf8');
+}
+
+/** Rejects with `what` when `promise` has not settled within `ms`: a deadline, not a speed target. */
+async function within<T>(ms: number, promise: Promise<T> | T, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `app` under a real @hono/node-server on 127.0.0.1 and a free port while `use` runs. */
+async function withServer(app: Hono, use: (port: number) => Promise<void>): Promise<void> {
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  try {
+    await new Promise<void>((ok) => (server.listening ? ok() : server.once('listening', () => ok())));
+    await use((server.address() as AddressInfo).port);
+  } finally {
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    await new Promise((done) => server.close(done));
+  }
+}
+
+/** A raw TCP client: it sends exactly the bytes a test writes, and no more. */
+function rawClient(port: number): { socket: Socket; statusLine: Promise<string> } {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let got = '';
+  const statusLine = new Promise<string>((ok) => {
+    socket.on('data', (chunk) => {
+      got += chunk.toString('latin1');
+      const end = got.indexOf('\r\n');
+      if (end >= 0) ok(got.slice(0, end));
+    });
+  });
+  return { socket, statusLine };
+}
+
+/** A promise and the function that resolves it: a handler signals that it runs. */
+function signal(): { reached: Promise<void>; reach: () => void } {
+  let reach!: () => void;
+  const reached = new Promise<void>((ok) => {
+    reach = ok;
+  });
+  return { reached, reach };
 }
 
 /** An app with the audit first and the routes the tests share. */
@@ -245,20 +295,29 @@ describe('honoAudit: who made the request', () => {
     ]);
   });
 
-  it('a resolve function that throws costs the event and counts a capture error; the app is unaffected', async () => {
-    // Today's behaviour: the whole capture is given up. The capture-hardening issue changes this
-    // (keep the event without a principal); update this test with it.
+  it('a resolve function that throws leaves the principal unknown, notes it and counts a capture error; the app is unaffected', async () => {
     const f = fakeAudit();
     const app = policiesApp(f, {
       resolve: () => {
         throw new Error('auth context missing');
       },
     });
-    const res = await app.request('/policies/1');
+    const res = await app.request('/policies/1', { headers: { 'x-actor-id': 'header-actor' } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: '1' });
-    expect(f.events).toEqual([]);
+    expect(only(f)).toMatchObject({
+      method: 'GET',
+      path: '/policies/1',
+      route: '/policies/:id',
+      status: 200,
+      action: 'policies.read',
+      target: 'policy:1',
+      actorId: '',
+      organizationId: '',
+      error: 'audit: principal unreadable (Error)',
+    });
     expect(f.errors).toEqual(['capture']);
+    expect(f.dropped).toEqual([]);
   });
 });
 
@@ -314,7 +373,8 @@ describe('honoAudit: action and target', () => {
 });
 
 describe('honoAudit: request bodies', () => {
-  it('reads a body the handler never read, without the app noticing', async () => {
+  it('notes a body the handler never read with its declared size, and leaves the stream alone', async () => {
+    // The audit never reads a body itself: waiting for it would hold the response (issue #12).
     const f = fakeAudit();
     const app = new Hono();
     app.use(honoAudit(f.audit));
@@ -322,11 +382,12 @@ describe('honoAudit: request bodies', () => {
     const text = JSON.stringify({ name: 'unread' });
     const res = await app.request('/policies', jsonRequest('POST', text));
     expect(res.status).toBe(202);
-    const e = only(f);
-    expect(e.bodyKind).toBe(BodyKind.BYTES);
-    expect(bodyText(e)).toBe(text);
-    expect(e.bodySize).toBe(Buffer.byteLength(text));
-    expect(e.bodyTruncated).toBe(false);
+    expect(only(f)).toMatchObject({
+      bodyKind: BodyKind.NOTE,
+      body: 'body not read by the handler',
+      bodySize: Buffer.byteLength(text),
+      bodyTruncated: false,
+    });
   });
 
   it('keeps the text the handler read with c.req.text()', async () => {
@@ -366,23 +427,17 @@ describe('honoAudit: request bodies', () => {
     expect(bodyText(e)).toBe(form);
   });
 
-  it('truncates a body over maxBodySize, unread or read as text, and records the whole size', async () => {
+  it('truncates a body over maxBodySize read as text, and records the whole size', async () => {
     const f = fakeAudit({ maxBodySize: 16 });
     const app = new Hono();
     app.use(honoAudit(f.audit));
-    app.post('/unread', (c) => c.text('ok'));
     app.post('/text', async (c) => c.text(`read ${(await c.req.text()).length}`));
     const big = JSON.stringify({ description: 'x'.repeat(100) });
     const size = Buffer.byteLength(big);
-    await app.request('/unread', jsonRequest('POST', big));
     const res = await app.request('/text', jsonRequest('POST', big));
     // The handler still gets the whole body.
     expect(await res.text()).toBe(`read ${size}`);
-    const [unread, text] = f.events as [CapturedEvent, CapturedEvent];
-    expect(unread.bodyKind).toBe(BodyKind.BYTES);
-    expect(bodyText(unread)).toBe(big.slice(0, 16));
-    expect([unread.bodySize, unread.bodyTruncated]).toEqual([size, true]);
-    expect(text).toMatchObject({
+    expect(only(f)).toMatchObject({
       bodyKind: BodyKind.TEXT,
       body: big.slice(0, 16),
       bodySize: size,
@@ -550,6 +605,263 @@ describe('honoAudit: errors and unmatched routes', () => {
     const res = await app.request('/elsewhere');
     expect(res.status).toBe(404);
     expect(only(f)).toMatchObject({ route: '', action: 'route.unmatched', target: '/elsewhere' });
+  });
+});
+
+describe('honoAudit: a part that cannot be read still yields the event (issue #12)', () => {
+  it('keeps the event without a client address when clientIp() throws, and notes it', async () => {
+    const f = fakeAudit();
+    const app = policiesApp(f, {
+      clientIp: () => {
+        throw new TypeError('no socket');
+      },
+    });
+    expect((await app.request('/policies/7')).status).toBe(200);
+    expect(only(f)).toMatchObject({
+      path: '/policies/7',
+      status: 200,
+      action: 'policies.read',
+      target: 'policy:7',
+      clientIp: '',
+      error: 'audit: client ip unreadable (TypeError)',
+    });
+    expect(f.errors).toEqual(['capture']);
+  });
+
+  it('keeps the handler error first and the audit notes after it', async () => {
+    class PolicyStoreDown extends Error {
+      override name = 'PolicyStoreDown';
+    }
+    const f = fakeAudit();
+    const app = new Hono();
+    app.onError((_err, c) => c.json({ error: 'down' }, 503));
+    app.use(
+      honoAudit(f.audit, {
+        resolve: () => {
+          throw new RangeError('token expired');
+        },
+      }),
+    );
+    app.get('/policies/:id', () => {
+      throw new PolicyStoreDown('store unreachable');
+    });
+    expect((await app.request('/policies/3')).status).toBe(503);
+    expect(only(f)).toMatchObject({
+      status: 503,
+      target: 'policy:3',
+      error: 'PolicyStoreDown; audit: principal unreadable (RangeError)',
+    });
+  });
+
+  it('records a body whose read failed as a body note: malformed multipart read with c.req.formData()', async () => {
+    const f = fakeAudit();
+    const app = new Hono();
+    app.use(honoAudit(f.audit));
+    app.post('/members', async (c) => {
+      try {
+        await c.req.formData();
+        return c.text('ok');
+      } catch {
+        return c.json({ error: 'malformed form' }, 400);
+      }
+    });
+    const form = '--XX\r\nContent-Disposition: form-data; name="a"\r\n\r\ncut short';
+    const res = await app.request('/members', {
+      method: 'POST',
+      body: form,
+      headers: { 'content-type': 'multipart/form-data; boundary=XX', 'content-length': String(form.length) },
+    });
+    expect(res.status).toBe(400);
+    const e = only(f);
+    expect(e).toMatchObject({
+      path: '/members',
+      status: 400,
+      action: 'members.create',
+      bodyKind: BodyKind.NOTE,
+      bodySize: form.length,
+      error: '',
+    });
+    expect(e.body).toMatch(/^body read failed \(\w+\)$/);
+  });
+
+  it('records a body whose read failed as a body note: a client that aborts mid-upload', async () => {
+    const f = fakeAudit();
+    const app = new Hono();
+    const handler = signal();
+    app.onError((err, c) => c.json({ error: err.message }, 500));
+    app.use(honoAudit(f.audit));
+    app.post('/notes', async (c) => {
+      const text = c.req.text();
+      handler.reach();
+      return c.text(`got ${(await text).length}`);
+    });
+    await withServer(app, async (port) => {
+      const { socket } = rawClient(port);
+      socket.write(
+        'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nten bytes.',
+      );
+      await within(2000, handler.reached, 'the handler');
+      socket.destroy();
+      const e = await within(2000, f.event(1), 'the event of the aborted upload');
+      expect(e).toMatchObject({
+        path: '/notes',
+        route: '/notes',
+        status: 500,
+        bodyKind: BodyKind.NOTE,
+        bodySize: 100,
+      });
+      expect(e.body).toMatch(/^body read failed \(\w+\)$/);
+      expect(f.dropped).toEqual([]);
+    });
+  });
+
+  it('records a chunked body over a bodyLimit() with a body note and the 413', async () => {
+    // Passed before the fix as well: bodyLimit() reads the stream itself, outside Hono's cache.
+    const f = fakeAudit();
+    const app = new Hono();
+    app.use(honoAudit(f.audit));
+    app.post('/notes', bodyLimit({ maxSize: 8 }), async (c) => c.text(await c.req.text()));
+    await withServer(app, async (port) => {
+      const { socket, statusLine } = rawClient(port);
+      try {
+        socket.write(
+          'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n',
+        );
+        expect(await within(2000, statusLine, 'the response')).toBe('HTTP/1.1 413 Payload Too Large');
+        expect(await within(2000, f.event(1), 'the event')).toMatchObject({
+          route: '/notes',
+          status: 413,
+          error: 'Error', // hono's HTTPException keeps Error's name
+          bodyKind: BodyKind.NOTE,
+          body: 'body read by the handler outside the Hono body cache',
+          bodySize: -1,
+        });
+      } finally {
+        socket.destroy();
+      }
+    });
+  });
+
+  it('records a POST to an unmatched route whose client closes after the headers', async () => {
+    const f = fakeAudit();
+    const app = new Hono();
+    const notFound = signal();
+    app.use(honoAudit(f.audit));
+    app.get('/policies/:id', (c) => c.text('ok'));
+    app.notFound((c) => {
+      notFound.reach();
+      return c.json({ error: 'not found' }, 404);
+    });
+    await withServer(app, async (port) => {
+      const { socket } = rawClient(port);
+      socket.write(
+        'POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n',
+      );
+      await within(2000, notFound.reached, 'the not-found handler');
+      socket.destroy();
+      expect(await within(2000, f.event(1), 'the event of the unmatched POST')).toMatchObject({
+        method: 'POST',
+        path: '/nowhere',
+        route: '',
+        status: 404,
+        action: 'route.unmatched',
+        bodyKind: BodyKind.NOTE,
+        body: 'body not read by the handler',
+        bodySize: 64,
+      });
+    });
+  });
+
+  it('counts an event the audit cannot take as dropped, with a reason, and the app is unaffected', async () => {
+    const f = fakeAudit();
+    vi.spyOn(f.audit, 'capture').mockImplementation(() => {
+      throw new Error('ring gone');
+    });
+    const app = policiesApp(f);
+    expect((await app.request('/policies/1')).status).toBe(200);
+    expect(f.dropped).toEqual(['capture threw']);
+    expect(f.errors).toEqual(['capture']);
+  });
+});
+
+describe('honoAudit: the response never waits for a body (issue #12)', () => {
+  it('answers a chunked POST whose client holds the body back, without reading it', async () => {
+    const f = fakeAudit();
+    const app = new Hono();
+    app.use(honoAudit(f.audit));
+    app.post('/policies', (c) => c.json({ error: 'unauthorized' }, 401));
+    await withServer(app, async (port) => {
+      const { socket, statusLine } = rawClient(port);
+      try {
+        // The headers of a chunked POST, and then nothing: a slow or hostile client.
+        socket.write(
+          'POST /policies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+        );
+        expect(await within(2000, statusLine, 'the response')).toBe('HTTP/1.1 401 Unauthorized');
+        expect(await within(2000, f.event(1), 'the event')).toMatchObject({
+          method: 'POST',
+          path: '/policies',
+          status: 401,
+          bodyKind: BodyKind.NOTE,
+          body: 'body not read by the handler',
+          bodySize: -1,
+        });
+      } finally {
+        socket.destroy();
+      }
+    });
+  });
+
+  it('still takes a body the handler read, under @hono/node-server', async () => {
+    // The audit takes only settled reads: one the handler awaited has settled.
+    const f = fakeAudit();
+    const app = policiesApp(f);
+    const text = JSON.stringify({ name: 'over-http' });
+    await withServer(app, async (port) => {
+      const res = await fetch(`http://127.0.0.1:${port}/policies`, jsonRequest('POST', text));
+      expect(res.status).toBe(201);
+      await res.arrayBuffer();
+      expect(await within(2000, f.event(1), 'the event')).toMatchObject({
+        route: '/policies',
+        status: 201,
+        bodyKind: BodyKind.TEXT,
+        body: text,
+        bodySize: text.length,
+      });
+    });
+  });
+
+  it('does not wait for a body read the handler started but did not finish', async () => {
+    const f = fakeAudit();
+    const app = new Hono();
+    app.use(honoAudit(f.audit));
+    app.post('/policies', (c) => {
+      // Starts reading (Hono caches the pending promise) and answers before the body is in.
+      c.req.text().catch(() => undefined);
+      return c.json({ error: 'unauthorized' }, 401);
+    });
+    const endless = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"name":'));
+      },
+    });
+    const res = await within(
+      2000,
+      app.request('/policies', {
+        method: 'POST',
+        body: endless,
+        duplex: 'half',
+        headers: { 'content-type': 'application/json', 'content-length': '4096' },
+      } as RequestInit),
+      'the response',
+    );
+    expect(res.status).toBe(401);
+    expect(only(f)).toMatchObject({
+      status: 401,
+      bodyKind: BodyKind.NOTE,
+      body: 'body read not finished when the handler answered',
+      bodySize: 4096,
+    });
   });
 });
 

@@ -27,6 +27,17 @@ const ctx = {
 };
 
 describe('documents', () => {
+  it.each([
+    [200, '', 'success'],
+    [200, 'audit: principal unreadable (TypeError)', 'success'],
+    [200, 'PolicyStoreDown', 'failure'],
+    [200, 'PolicyStoreDown; audit: route unreadable (TypeError)', 'failure'],
+    [404, '', 'failure'],
+  ])('status %i with error %j is a %s', (status, error, outcome) => {
+    const doc = toDocument(event({ status, error }), ctx, new IndexNamer(ctx));
+    expect(doc.source.outcome).toBe(outcome);
+  });
+
   it('derives a deterministic, time-ordered UUIDv7 from (ts, seq, instance)', () => {
     const a = eventId(1_764_244_800_123, 7, instance);
     expect(a).toBe(eventId(1_764_244_800_123, 7, instance));
