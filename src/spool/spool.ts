@@ -11,6 +11,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { basename, join } from 'node:path';
 import type { Delivery } from '../delivery/bulk-sink.js';
 import type { AuditDocument } from '../worker/document.js';
+import { OwnerCheck, OwnerLease, segmentOwner } from './lease.js';
 import { decodeRecords, encodeRecords } from './records.js';
 
 /**
@@ -75,10 +76,14 @@ export class Spool {
   readonly #own = new Map<string, number>();
   /** Segments set aside that could not even be renamed: this process does not try them again. */
   readonly #skipped = new Set<string>();
+  readonly #lease: OwnerLease;
+  readonly #owners: OwnerCheck;
 
   constructor(opts: SpoolOptions) {
     this.#opts = opts;
     this.dir = join(opts.root, `shard-${opts.shard}`);
+    this.#lease = new OwnerLease(opts.root, `${opts.instance}-${opts.shard}`);
+    this.#owners = new OwnerCheck(opts.root);
   }
 
   get bytes(): number {
@@ -93,6 +98,7 @@ export class Spool {
    */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await this.#lease.acquire();
     this.#bytes = 0;
     this.#own.clear();
     const mine = `-${this.#opts.instance}-`;
@@ -176,7 +182,7 @@ export class Spool {
     /** Asked between batches: true stops here (live events come first); the rest stays spooled. */
     yieldNow: () => boolean = () => false,
   ): Promise<ReplayResult | undefined> {
-    const [oldest] = await this.segments();
+    const oldest = await this.#nextReplayable();
     if (oldest === undefined) return undefined;
     if (oldest === this.#segment) {
       await this.#file?.close();
@@ -285,6 +291,21 @@ export class Spool {
     return result;
   }
 
+  /**
+   * The oldest segment this shard may replay: its own (this process and shard), or one whose owner
+   * is gone (lease.ts). A live owner's segments stay with it: it is still appending to one, and it
+   * counts all of them as its spooled events.
+   */
+  async #nextReplayable(): Promise<string | undefined> {
+    const self = `${this.#opts.instance}-${this.#opts.shard}`;
+    for (const file of await this.segments()) {
+      const owner = segmentOwner(file);
+      if (owner === undefined || owner === self || this.#own.has(file)) return file;
+      if (!(await this.#owners.alive(owner))) return file;
+    }
+    return undefined;
+  }
+
   /** Own events still spooled (by this process, not yet replayed). */
   ownPending(): number {
     let n = 0;
@@ -295,5 +316,6 @@ export class Spool {
   async close(): Promise<void> {
     await this.#file?.close();
     this.#file = undefined;
+    await this.#lease.release();
   }
 }

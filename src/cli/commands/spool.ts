@@ -11,6 +11,7 @@ import { countDeadLetters } from '../../delivery/dead-letters.js';
 import { createStatsBuffer } from '../../layout.js';
 import { StatRow } from '../../metrics/stat-row.js';
 import { spoolHolders } from '../../spool/holders.js';
+import { OwnerCheck, segmentOwner } from '../../spool/lease.js';
 import { readSpool } from '../../spool/reader.js';
 import { Spool } from '../../spool/spool.js';
 import { EXIT, EXIT_HELP, integer, parse, subcommand } from '../args.js';
@@ -143,6 +144,7 @@ async function replay(
         break;
       }
     }
+    await spool.close();
     progress.finish();
     const after = await inspect(dir, 0);
     const result = {
@@ -248,11 +250,23 @@ ${EXIT_HELP}`,
       out.err('nothing deleted');
       return EXIT.FAILED;
     }
-    for (const seg of s.segments) await unlink(join(dir, seg.file));
-    if (values.json) out.json({ dir, purged: s.segments.length, events: s.events, bytes: s.bytes });
+    // A running service's segments stay with it (it counts them as spooled), unless --force.
+    const owners = new OwnerCheck(dir);
+    let kept = 0;
+    for (const seg of s.segments) {
+      const owner = segmentOwner(join(dir, seg.file));
+      if (!values.force && owner !== undefined && (await owners.alive(owner))) kept++;
+      else await unlink(join(dir, seg.file));
+    }
+    if (kept > 0)
+      out.err(
+        `pdaas-audit: kept ${plural(kept, 'segment')} a running service still owns (--force deletes them too)`,
+      );
+    const purged = s.segments.length - kept;
+    if (values.json) out.json({ dir, purged, kept, events: s.events, bytes: s.bytes });
     else
       out.out(
-        `purged ${plural(s.segments.length, 'segment')} (${plural(s.events, 'event')}, ${formatBytes(s.bytes)}) from ${dir}; dead letters kept`,
+        `purged ${plural(purged, 'segment')} of ${plural(s.segments.length, 'segment')} (${plural(s.events, 'event')}, ${formatBytes(s.bytes)}) from ${dir}; dead letters kept`,
       );
     return EXIT.OK;
   },

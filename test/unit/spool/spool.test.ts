@@ -1,5 +1,5 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../../../src/delivery/bulk-sink.js';
@@ -510,5 +510,50 @@ describe('Spool bytes bookkeeping', () => {
     await s.append(docs(8, 3));
     const fresh = await makeSpool({ instance: '999999999999' });
     expect(fresh.bytes).toBe(await fileBytes(s));
+  });
+});
+
+describe('spool shared by live processes', () => {
+  it('does not replay a segment another live process is still writing, and takes it once that one closed', async () => {
+    const a = await makeSpool({ instance: 'aaaaaaaaaaaa' });
+    await a.append(docs(0, 3));
+    const b = await makeSpool({ instance: 'bbbbbbbbbbbb' });
+    const r = recorder();
+    expect(await b.replayOldest(r.deliver, 10)).toBeUndefined();
+    expect(r.seen()).toEqual([]);
+    // A appends on, and its accounting still holds all of it.
+    await a.append(docs(3, 2));
+    expect(a.ownPending()).toBe(5);
+    await a.close();
+    // B reuses what it found about A for a second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const res = await b.replayOldest(r.deliver, 10);
+    expect(res).toMatchObject({ foreignIndexed: 5, ownIndexed: 0, complete: true });
+  });
+
+  it('takes over the segments of a process whose lease ran out (a pod killed on another host)', async () => {
+    const a = await makeSpool({ instance: 'aaaaaaaaaaaa' });
+    await a.append(docs(0, 2));
+    // What a process killed with SIGKILL on another host leaves: its owner file, no longer renewed.
+    const owners = join(root, 'owners');
+    for (const f of await readdir(owners)) {
+      await writeFile(join(owners, f), JSON.stringify({ pid: 1, host: 'another-host' }));
+      const past = new Date(Date.now() - 10 * 60_000);
+      await utimes(join(owners, f), past, past);
+    }
+    const b = await makeSpool({ instance: 'bbbbbbbbbbbb' });
+    const res = await b.replayOldest(recorder().deliver, 10);
+    expect(res).toMatchObject({ foreignIndexed: 2, complete: true });
+  });
+
+  it('takes over at once the segments of a dead process on this host', async () => {
+    const a = await makeSpool({ instance: 'aaaaaaaaaaaa' });
+    await a.append(docs(0, 2));
+    const owners = join(root, 'owners');
+    // A pid that is not running here (the largest pid Linux hands out is below 2^22).
+    for (const f of await readdir(owners))
+      await writeFile(join(owners, f), JSON.stringify({ pid: 2 ** 22 + 7, host: hostname() }));
+    const b = await makeSpool({ instance: 'bbbbbbbbbbbb' });
+    expect(await b.replayOldest(recorder().deliver, 10)).toMatchObject({ foreignIndexed: 2 });
   });
 });

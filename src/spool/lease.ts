@@ -1,0 +1,93 @@
+// Who owns which spool segments when processes share one spool folder (two Audits in one process,
+// cluster workers, two pods on one volume during a rolling update). Each shard of each process
+// holds a lease: a file <root>/owners/<instance>-<shard> with its pid and host, whose mtime it
+// renews every few seconds and which it deletes at close. Replay takes another owner's segments
+// only when that owner is gone: no lease file, a lease not renewed for LEASE_MS (a process killed
+// on another host), or a pid on this host that no longer runs (a process killed here).
+import { mkdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+
+const RENEW_MS = 5_000;
+/** A lease not renewed for this long is taken to be dead: six missed renewals. */
+export const LEASE_MS = 30_000;
+/** How long a finding about another owner is reused within one process. */
+const CACHE_MS = 1_000;
+
+const ownersDir = (root: string) => join(root, 'owners');
+
+/** The owner of a segment: the instance in its name and the shard folder it lies in. */
+export function segmentOwner(file: string): string | undefined {
+  const m = /^\d+-([0-9a-z]+)-\d+\.seg$/.exec(basename(file));
+  const shard = /^shard-(\d+)$/.exec(basename(dirname(file)));
+  return m && shard ? `${m[1]}-${shard[1]}` : undefined;
+}
+
+export class OwnerLease {
+  readonly file: string;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(root: string, owner: string) {
+    this.file = join(ownersDir(root), owner);
+  }
+
+  async acquire(): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+    await writeFile(this.file, JSON.stringify({ pid: process.pid, host: hostname() }));
+    this.#timer = setInterval(() => {
+      const now = new Date();
+      utimes(this.file, now, now).catch(() => undefined);
+    }, RENEW_MS);
+    this.#timer.unref();
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await unlink(this.file).catch(() => undefined);
+  }
+}
+
+/** Tells live owners from dead ones, remembering each answer for a second. */
+export class OwnerCheck {
+  readonly #root: string;
+  readonly #known = new Map<string, { alive: boolean; at: number }>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async alive(owner: string): Promise<boolean> {
+    const now = Date.now();
+    const known = this.#known.get(owner);
+    if (known && now - known.at < CACHE_MS) return known.alive;
+    const alive = await leaseAlive(join(ownersDir(this.#root), owner), now);
+    this.#known.set(owner, { alive, at: now });
+    return alive;
+  }
+}
+
+async function leaseAlive(file: string, now: number): Promise<boolean> {
+  let text: string;
+  let mtime: number;
+  try {
+    mtime = (await stat(file)).mtimeMs;
+    text = await readFile(file, 'utf8');
+  } catch {
+    return false;
+  }
+  if (now - mtime > LEASE_MS) return false;
+  let lease: { pid?: unknown; host?: unknown };
+  try {
+    lease = JSON.parse(text) as typeof lease;
+  } catch {
+    return true; // being written: a live owner
+  }
+  if (lease.host !== hostname() || typeof lease.pid !== 'number') return true;
+  try {
+    process.kill(lease.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
