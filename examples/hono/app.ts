@@ -33,9 +33,14 @@ export function createApp(audit?: Audit): Hono {
     app.patch(`/${r}/:id`, async (c) => c.json({ id: c.req.param('id'), ...(await c.req.json<object>()) }));
     app.delete(`/${r}/:id`, (c) => c.body(null, 204));
   }
-  app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), (c) =>
-    c.json({ allowed: true }),
-  );
+  app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), async (c) => {
+    // An evaluation reads its input (JSON, a form or text); the audit keeps what the handler read.
+    const type = c.req.header('content-type') ?? '';
+    if (type.includes('json')) await c.req.json();
+    else if (type.includes('form')) await c.req.parseBody();
+    else await c.req.text();
+    return c.json({ allowed: true });
+  });
   app.get('/boom', () => {
     throw new Error('handler failure');
   });
