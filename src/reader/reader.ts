@@ -217,6 +217,8 @@ export class AuditReader {
       } as never);
       body = res.body as typeof body;
     } catch (err) {
+      // No index matches yet (a tail started before the day's first event): nothing to check now.
+      if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return;
       throw new AuditError(
         'AUDIT_ERR_OPENSEARCH',
         `cannot check that organization_id is a keyword in ${this.#index} (the reader needs indices:admin/mappings/fields/get): ${(err as Error).message}`,

@@ -91,6 +91,7 @@ describe('pdaas-audit spool', () => {
       events: 51,
       indexed: 51,
       deadLettered: 0,
+      dropped: 0,
       remaining: 0,
       corruptTails: 0,
       complete: true,

@@ -137,8 +137,9 @@ describe('hostile input', () => {
       }),
     );
     expect(byId.get('invalid-json')?.request_body).toMatchObject({ _note: 'invalid JSON' });
-    expect(byId.get('huge')?.request_body_truncated).toBe(true);
-    expect(JSON.stringify(byId.get('huge')?.request_body).length).toBeLessThan(4096 + 200);
+    // Nobody read the 100 MB body (an unmatched route): the audit does not read it either (the
+    // response must not wait for it), so only a note is stored.
+    expect(byId.get('huge')?.request_body).toEqual({ _note: 'body not read by the handler' });
     expect(byId.get('binary')?.request_body).toEqual({ _note: 'application/octet-stream body not captured' });
     expect(byId.get('bad-utf8-body')?.request_body).toBe('h\ufffd\ufffdi');
     // Depending on what the handler left in Hono's cache: cut at depth, noted, or capped as text.
