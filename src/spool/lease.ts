@@ -4,7 +4,7 @@
 // renews every few seconds and which it deletes at close. Replay takes another owner's segments
 // only when that owner is gone: no lease file, a lease not renewed for LEASE_MS (a process killed
 // on another host), or a pid on this host that no longer runs (a process killed here).
-import { mkdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -31,14 +31,27 @@ export class OwnerLease {
     this.file = join(ownersDir(root), owner);
   }
 
+  /**
+   * Writes the lease and keeps renewing it. Never throws: on a full or read-only volume the lease
+   * is written again at the next renewal, and until then this process's segments look like a dead
+   * owner's (which is what they are to others, as long as nothing can be written there anyway).
+   */
   async acquire(): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
-    await writeFile(this.file, JSON.stringify({ pid: process.pid, host: hostname() }));
+    await this.#write();
     this.#timer = setInterval(() => {
       const now = new Date();
-      utimes(this.file, now, now).catch(() => undefined);
+      utimes(this.file, now, now).catch(() => this.#write());
     }, RENEW_MS);
     this.#timer.unref();
+  }
+
+  async #write(): Promise<void> {
+    try {
+      await mkdir(dirname(this.file), { recursive: true });
+      await writeFile(this.file, JSON.stringify({ pid: process.pid, host: hostname() }));
+    } catch {
+      // retried at the next renewal
+    }
   }
 
   async release(): Promise<void> {
@@ -55,6 +68,17 @@ export class OwnerCheck {
 
   constructor(root: string) {
     this.#root = root;
+  }
+
+  /** Removes the leases of owners found dead (no lease means gone, so nothing changes meaning). */
+  async sweep(): Promise<void> {
+    const names = await readdir(ownersDir(this.#root)).catch(() => [] as string[]);
+    for (const owner of names) if (!(await this.alive(owner))) await this.forget(owner);
+  }
+
+  /** Removes the lease of an owner found dead, once its segments are being taken over. */
+  async forget(owner: string): Promise<void> {
+    await unlink(join(ownersDir(this.#root), owner)).catch(() => undefined);
   }
 
   async alive(owner: string): Promise<boolean> {

@@ -98,6 +98,7 @@ export class Spool {
    */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await this.#owners.sweep();
     await this.#lease.acquire();
     this.#bytes = 0;
     this.#own.clear();
@@ -154,6 +155,9 @@ export class Spool {
       await file.truncate(this.#segmentBytes).catch(() => undefined);
       this.#file = undefined;
       await file.close().catch(() => undefined);
+      // A segment this append opened and that holds nothing would never be replayed (replay runs
+      // only while the spool holds bytes): remove it.
+      if (this.#segmentBytes === 0) await unlink(this.#segment).catch(() => undefined);
       throw err;
     }
     this.#bytes += size;
@@ -301,7 +305,10 @@ export class Spool {
     for (const file of await this.segments()) {
       const owner = segmentOwner(file);
       if (owner === undefined || owner === self || this.#own.has(file)) return file;
-      if (!(await this.#owners.alive(owner))) return file;
+      if (!(await this.#owners.alive(owner))) {
+        await this.#owners.forget(owner);
+        return file;
+      }
     }
     return undefined;
   }

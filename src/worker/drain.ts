@@ -71,7 +71,13 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     instance: Buffer.from(task.instance).toString('hex'),
     maxBytes: Math.floor(cfg.spoolMaxBytes / cfg.workers),
   });
-  await spool.init();
+  try {
+    await spool.init();
+  } catch (err) {
+    // An unusable spool folder must not kill the drain (it would be restarted and fail again while
+    // the ring fills): appends then fail and are counted as spool_error.
+    log('error', 'Spool folder unusable', { dir: cfg.spoolDir, error: (err as Error).message });
+  }
   stats.set(Stat.SPOOL_BYTES, spool.bytes);
   const intervalMs = cfg.flushIntervalSeconds * 1000;
   const maxEvents = eventsPerShard(cfg.maxQueueSize, cfg.workers);

@@ -2,7 +2,7 @@
 // leaves whole records on disk that the worker has already counted as dropped (spool_error); replay
 // must not deliver and count them a second time.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,5 +58,27 @@ describe('spool on a full disk', () => {
     await spool.close();
     expect(delivered.map((d) => d.id)).toEqual(kept.map((d) => d.id));
     expect(ownIndexed).toBe(10);
+  });
+
+  it('a spool on a full volume still starts: its lease is written later, its appends fail and are counted', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pdaas-spool-full-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const dir = join(root, 'spool');
+    mkdirSync(dir);
+    cleanups.push(tmpfs(dir, 64 * 1024));
+    mkdirSync(join(dir, 'shard-0'));
+    // Fill the volume to the last byte.
+    const fd = openSync(join(dir, 'ballast'), 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(4096));
+    } catch {
+      // ENOSPC
+    }
+    closeSync(fd);
+    const spool = new Spool({ root: dir, shard: 0, shards: 1, instance: 'a1b2c3d4e5f6', maxBytes: 1 << 30 });
+    await spool.init();
+    await expect(spool.append(docs(0, 5, 100))).rejects.toThrow(/ENOSPC|spool write stopped/);
+    expect(await spool.segments()).toEqual([]);
+    await spool.close();
   });
 });
