@@ -1,7 +1,23 @@
 // Where the CLI writes: results on stdout (text for people, `--json` for programs), everything
 // else on stderr. Every line passes through a mask, so a password from the environment or a flag
-// cannot be echoed by an error message that happens to contain it.
+// cannot be echoed by an error message that happens to contain it, and text lines are made
+// printable: stored paths and targets come from clients, and an escape sequence in one must not
+// drive the operator's terminal (`search`, `tail`, `spool show`).
 import { format } from 'node:util';
+
+/**
+ * Control characters other than tab and newline, C1 controls, and the Unicode bidirectional
+ * overrides that can make a line read other than it is.
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every unprintable character shown as its escape (`\x1b`, `\u202e`). */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -35,11 +51,11 @@ export class Output {
   }
 
   out(...parts: unknown[]): void {
-    this.io.stdout.write(`${this.mask(format(...parts))}\n`);
+    this.io.stdout.write(`${this.mask(printable(format(...parts)))}\n`);
   }
 
   err(...parts: unknown[]): void {
-    this.io.stderr.write(`${this.mask(format(...parts))}\n`);
+    this.io.stderr.write(`${this.mask(printable(format(...parts)))}\n`);
   }
 
   /** A JSON document on stdout. */

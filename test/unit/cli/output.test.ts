@@ -15,6 +15,16 @@ describe('CLI output', () => {
     expect(JSON.parse(out.chunks[1] as string)).toEqual({ password: '***' });
   });
 
+  it('shows control characters and bidi overrides from stored data as escapes, never raw', () => {
+    const out = sink(false);
+    const io = { stdout: out.stream, stderr: out.stream, stdin: {}, env: {} } as unknown as Io;
+    const o = new Output(io);
+    // A path a client chose: it clears the screen, colours the line and reverses the text after it.
+    o.out('GET /p\u001b[2J\u001b[31mred\u0007\u202etxt.exe\tok');
+    o.err('x\u009by');
+    expect(out.chunks).toEqual(['GET /p\\x1b[2J\\x1b[31mred\\x07\\u202etxt.exe\tok\n', 'x\\x9by\n']);
+  });
+
   it('formats sizes, counts and columns', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(3.4 * 1024 * 1024)).toBe('3.40 MB');
