@@ -2,9 +2,10 @@
 // parse), kept in AUDIT_SPOOL_DIR/dead-letter/<day>.ndjson, one JSON object per line. The one place
 // that knows the format: the workers append through appendDeadLetters(); the CLI reads, counts,
 // groups and rewrites through the rest. A line that does not parse is never dropped.
-import { appendFile, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BulkItemResult } from '../opensearch/bulk.js';
+import { writeAll } from '../spool/spool.js';
 import type { AuditDocument } from '../worker/document.js';
 
 /** One line of a dead-letter file. */
@@ -55,7 +56,14 @@ export async function appendDeadLetters(
   }
   const dir = deadLetterDir(spoolDir);
   await mkdir(dir, { recursive: true });
-  await appendFile(join(dir, `${now.slice(0, 10)}.ndjson`), lines);
+  // Synced before the caller releases the ring space of these events: "dead-lettered" means on disk.
+  const fh = await open(join(dir, `${now.slice(0, 10)}.ndjson`), 'a');
+  try {
+    await writeAll(fh, Buffer.from(lines));
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Dead letters kept now, readable or not (every non-empty line counts). */

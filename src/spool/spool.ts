@@ -8,7 +8,7 @@
 // its accounting tracks) from an earlier process's (counted as recovered).
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Delivery } from '../delivery/bulk-sink.js';
 import type { AuditDocument } from '../worker/document.js';
 import { OwnerCheck, OwnerLease, segmentOwner } from './lease.js';
@@ -19,6 +19,24 @@ import { decodeRecords, encodeRecords } from './records.js';
  * failed, or live events are waiting): small enough that either costs milliseconds, not seconds.
  */
 const SEGMENT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Makes a file's creation, rename or removal in `dir` durable: syncing a file does not sync the
+ * directory entry that names it, and a crash could otherwise lose a synced segment's name or bring
+ * a deleted one back. Best effort: a filesystem that cannot sync a directory is left as it is.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // not supported here
+  }
+}
 
 /**
  * Writes all of `buf`: a file write may take fewer bytes than asked (a full disk, a signal), and a
@@ -173,6 +191,7 @@ export class Spool {
     this.#segment = join(this.dir, name);
     this.#file = await open(this.#segment, 'a');
     this.#segmentBytes = 0;
+    await syncDir(this.dir);
   }
 
   /**
@@ -277,6 +296,7 @@ export class Spool {
       await fh.datasync();
       await fh.close();
       await rename(tmp, oldest);
+      await syncDir(dirname(oldest));
       this.#bytes += records.reduce((n, r) => n + r.length, 0) - content.length;
       if (own !== undefined) {
         // The rewrite drops a corrupt tail for good: its own records are lost now.
@@ -285,6 +305,7 @@ export class Spool {
       }
     } else {
       await unlink(oldest);
+      await syncDir(dirname(oldest));
       this.#bytes -= content.length;
       if (own !== undefined) {
         // Own records behind a corrupt tail are lost; the count of what we wrote says how many.
