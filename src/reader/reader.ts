@@ -67,6 +67,9 @@ export interface ReaderOptions extends Pick<AuditOptions, 'opensearch' | 'indexP
   client?: Client;
 }
 
+/** How far behind the newest event seen a tail still looks for events that arrive late. */
+const TAIL_LATE_MS = 5 * 60_000;
+const TAIL_PAGE = 1000;
 /** How long a successful check of the tenant field's mapping holds. */
 const TENANT_CHECK_MS = 60_000;
 const FILTER_KEYS = new Set(['from', 'to', 'actorId', 'action', 'target', 'status', 'outcome']);
@@ -284,43 +287,59 @@ export class AuditReader {
 
   /**
    * Follows new events (oldest first) by polling every `pollMs` until `signal` aborts. Events become
-   * visible after the index refreshes (the template's refresh_interval).
+   * visible after the index refreshes (the template's refresh_interval). An event that arrives late
+   * (from another replica, or replayed from a spool) is still yielded when its time is at most
+   * `lateMs` (default 5 minutes) behind the newest event seen; no event is yielded twice.
    */
   async *tail(
     filter: EventFilter = {},
-    opts: { since?: Date | string | number; pollMs?: number; signal?: AbortSignal } = {},
+    opts: { since?: Date | string | number; pollMs?: number; signal?: AbortSignal; lateMs?: number } = {},
   ): AsyncGenerator<Record<string, unknown>> {
-    let since = time('since', opts.since ?? Date.now());
-    const seen = new Set<string>();
+    const start = Date.parse(time('since', opts.since ?? Date.now()));
+    const lateMs = opts.lateMs ?? TAIL_LATE_MS;
+    const pollMs = opts.pollMs ?? 1000;
+    let newest = start;
+    // The events yielded within the late window, by id, with their time: what may come again.
+    const seen = new Map<string, number>();
     while (!opts.signal?.aborted) {
-      let res: { body: unknown };
       await this.#checkTenantField();
-      try {
-        res = await this.#client.search({
-          ...this.#scope(),
-          body: {
-            size: 1000,
-            query: this.#query({ ...filter, from: since }),
-            sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
-          },
-        } as never);
-      } catch (err) {
-        // A follower outlives passing trouble: a shard still starting while the day's index is
-        // created (503), a busy node (429), a dropped connection. Anything else is a real error.
-        if (!isTransient(err)) throw err;
-        await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
-        continue;
+      const from = new Date(Math.max(start, newest - lateMs));
+      let after: unknown[] | undefined;
+      for (;;) {
+        let res: { body: unknown };
+        try {
+          res = await this.#client.search({
+            ...this.#scope(),
+            body: {
+              size: TAIL_PAGE,
+              query: this.#query({ ...filter, from }),
+              sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
+              ...(after !== undefined && { search_after: after }),
+            },
+          } as never);
+        } catch (err) {
+          // A follower outlives passing trouble: a shard still starting while the day's index is
+          // created (503), a busy node (429), a dropped connection. Anything else is a real error.
+          if (!isTransient(err)) throw err;
+          break;
+        }
+        const hits = (
+          res.body as { hits: { hits: { _source: Record<string, unknown>; sort?: unknown[] }[] } }
+        ).hits.hits;
+        for (const h of hits) {
+          const id = String(h._source.event_id);
+          if (seen.has(id)) continue;
+          const ms = Date.parse(String(h._source.occurred_at));
+          seen.set(id, ms);
+          if (ms > newest) newest = ms;
+          yield h._source;
+          if (opts.signal?.aborted) return;
+        }
+        if (hits.length < TAIL_PAGE) break;
+        after = hits.at(-1)?.sort;
       }
-      const hits = (res.body as { hits: { hits: { _source: Record<string, unknown> }[] } }).hits.hits;
-      for (const h of hits) {
-        const id = String(h._source.event_id);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        yield h._source;
-        since = String(h._source.occurred_at);
-      }
-      if (seen.size > 10_000) seen.clear();
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+      for (const [id, ms] of seen) if (ms < newest - lateMs) seen.delete(id);
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 
