@@ -3,9 +3,9 @@
 // that knows the format: the workers append through appendDeadLetters(); the CLI reads, counts,
 // groups and rewrites through the rest. A line that does not parse is never dropped.
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BulkItemResult } from '../opensearch/bulk.js';
-import { writeAll } from '../spool/spool.js';
+import { syncDir, writeAll } from '../spool/spool.js';
 import type { AuditDocument } from '../worker/document.js';
 
 /** One line of a dead-letter file. */
@@ -127,25 +127,39 @@ export function reasonGroup(reason: string | undefined): string {
     .slice(0, 300);
 }
 
+/** How long a worker's append that opened the file before it was taken away may still take. */
+const APPEND_GRACE_MS = 100;
+
 /**
- * Replaces the file with `lines` plus whatever was appended since it was read; deletes it when
- * nothing is left. Atomic: temp file, sync, rename.
+ * Leaves `lines` (what must stay) in the day's file, and keeps every line a worker appended since
+ * the file was read. The file is first renamed out of the workers' way: an append from then on
+ * creates a new file, and one already under way lands in the renamed file, which is read again
+ * after a grace period. So no append is lost, however long the caller worked in between.
  */
 export async function rewrite(file: DeadLetterFile, lines: readonly string[]): Promise<void> {
-  const now = await readFile(file.path).catch(() => Buffer.alloc(0));
-  const appended = now.length > file.bytes ? now.subarray(file.bytes) : Buffer.alloc(0);
-  const kept = lines.length > 0 ? Buffer.from(`${lines.join('\n')}\n`) : Buffer.alloc(0);
-  if (kept.length === 0 && appended.length === 0) {
-    await unlink(file.path).catch(() => undefined);
-    return;
-  }
-  const tmp = `${file.path}.tmp`;
-  const fh = await open(tmp, 'w');
+  const taken = `${file.path}.redrive-${process.pid}`;
   try {
-    await fh.write(Buffer.concat([kept, appended]));
+    await rename(file.path, taken);
+  } catch {
+    return writeBack(file.path, lines, Buffer.alloc(0)); // gone: another redrive took it
+  }
+  await new Promise((r) => setTimeout(r, APPEND_GRACE_MS));
+  const now = await readFile(taken);
+  const appended = now.length > file.bytes ? now.subarray(file.bytes) : Buffer.alloc(0);
+  await writeBack(file.path, lines, appended);
+  await unlink(taken);
+  await syncDir(dirname(file.path));
+}
+
+/** Appends `lines` and `appended` to the day's (possibly new) file, synced. */
+async function writeBack(path: string, lines: readonly string[], appended: Buffer): Promise<void> {
+  const kept = lines.length > 0 ? Buffer.from(`${lines.join('\n')}\n`) : Buffer.alloc(0);
+  if (kept.length === 0 && appended.length === 0) return;
+  const fh = await open(path, 'a');
+  try {
+    await writeAll(fh, Buffer.concat([kept, appended]));
     await fh.datasync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, file.path);
 }

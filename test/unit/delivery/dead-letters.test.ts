@@ -42,6 +42,29 @@ describe('dead-letter files', () => {
     expect(await readDeadLetters(spool, '2026-11-28')).toEqual([]);
   });
 
+  it('keeps a line a worker appends while the rewrite runs, wherever it lands', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'pdaas-dl-'));
+    mkdirSync(join(spool, 'dead-letter'));
+    const file = join(spool, 'dead-letter', '2026-11-27.ndjson');
+    const line = (id: string) => JSON.stringify({ at: 't', status: 400, index: 'i', id, document: {} });
+    writeFileSync(file, `${line('1')}\n${line('2')}\n`);
+    const [read] = await readDeadLetters(spool);
+    // Appends racing the rewrite: before its rename, during its grace period, and after it.
+    const racing = (async () => {
+      for (const id of ['3', '4', '5']) {
+        appendFileSync(file, `${line(id)}\n`);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    await Promise.all([rewrite(read as NonNullable<typeof read>, [line('2')]), racing]);
+    const ids = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id)
+      .sort();
+    expect(ids).toEqual(['2', '3', '4', '5']);
+  });
+
   it('deletes a file once nothing is left in it', async () => {
     const spool = mkdtempSync(join(tmpdir(), 'pdaas-dl-'));
     mkdirSync(join(spool, 'dead-letter'));
