@@ -112,7 +112,16 @@ export const Stat = {
   WRITE_LATENCY_SUM_MICROS: 16,
   /** Own events refused for good whose dead-letter write failed (dropped: dead_letter_error). */
   DROPPED_DEAD_LETTER: 17,
-  WRITE_LATENCY_BUCKETS: 18,
+  /**
+   * Where this shard's spool stood at its last commit: the segment appended to last (the time and
+   * counter in its name) and its length then. What a worker appended after that is not counted yet
+   * (its frames are still in the ring), so a restarted worker cuts it off instead of spooling it a
+   * second time.
+   */
+  SPOOL_AT_MS: 18,
+  SPOOL_AT_COUNTER: 19,
+  SPOOL_AT_BYTES: 20,
+  WRITE_LATENCY_BUCKETS: 21,
 } as const;
 
 /** Upper bounds (seconds) of the OpenSearch write-latency histogram. */

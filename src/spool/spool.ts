@@ -7,7 +7,7 @@
 // more workers are replayed too. The instance in the name tells this process's own events (which
 // its accounting tracks) from an earlier process's (counted as recovered).
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Delivery } from '../delivery/bulk-sink.js';
 import type { AuditDocument } from '../worker/document.js';
@@ -82,6 +82,18 @@ export interface ReplayResult {
   error?: string;
 }
 
+/** A point in this shard's own appends: a segment (the time and counter in its name) and a length. */
+export interface SpoolPosition {
+  ms: number;
+  counter: number;
+  bytes: number;
+}
+
+function positionOf(file: string): [number, number] | undefined {
+  const m = /^(\d+)-[0-9a-z]+-(\d+)\.seg$/.exec(basename(file));
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
 export class Spool {
   readonly dir: string;
   readonly #opts: SpoolOptions;
@@ -90,6 +102,8 @@ export class Spool {
   #segment = '';
   #segmentBytes = 0;
   #counter = 0;
+  /** The segment appended to last and its length after that append (see position()). */
+  #at: SpoolPosition = { ms: 0, counter: 0, bytes: 0 };
   /** Records of this process still in each of its segments. */
   readonly #own = new Map<string, number>();
   /** Segments set aside that could not even be renamed: this process does not try them again. */
@@ -114,8 +128,9 @@ export class Spool {
    * records they hold, so their replay settles this process's `spooled` instead of counting as
    * recovered.
    */
-  async init(): Promise<void> {
+  async init(committed?: SpoolPosition): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    if (committed) await this.#cutUncommitted(committed);
     await this.#owners.sweep();
     await this.#lease.acquire();
     this.#bytes = 0;
@@ -130,6 +145,39 @@ export class Spool {
         // Unreadable: replay sets it aside and says why.
       }
     }
+  }
+
+  /**
+   * Where this shard's appends stand: record it with each commit, and pass it to init() after a
+   * restart (positions only move forward: a replay that rewrites or removes the segment keeps it).
+   */
+  position(): SpoolPosition {
+    return this.#at;
+  }
+
+  /**
+   * A worker killed between a spool append and its commit left records that are not counted as
+   * spooled while their frames are still in the ring, to be read and spooled again: this process's
+   * records past the committed position are removed, and the position is kept.
+   */
+  async #cutUncommitted(committed: SpoolPosition): Promise<void> {
+    const mine = `-${this.#opts.instance}-`;
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.endsWith('.seg') || !name.includes(mine)) continue;
+      const at = positionOf(name);
+      if (!at) continue;
+      const file = join(this.dir, name);
+      const newer = at[0] > committed.ms || (at[0] === committed.ms && at[1] > committed.counter);
+      if (newer) await unlink(file);
+      else if (at[0] === committed.ms && at[1] === committed.counter) {
+        const size = (await stat(file)).size;
+        if (size > committed.bytes) await truncate(file, committed.bytes);
+      }
+    }
+    this.#at = { ...committed };
+    this.#counter = committed.counter;
+    await syncDir(this.dir);
   }
 
   /** Segment files this shard replays, oldest first (the one being appended to included). */
@@ -181,6 +229,8 @@ export class Spool {
     this.#bytes += size;
     this.#segmentBytes += size;
     this.#own.set(this.#segment, (this.#own.get(this.#segment) ?? 0) + n);
+    const at = positionOf(this.#segment);
+    if (at) this.#at = { ms: at[0], counter: at[1], bytes: this.#segmentBytes };
     return n;
   }
 

@@ -8,7 +8,7 @@ import { Breaker } from '../delivery/breaker.js';
 import { BulkSink, type Log } from '../delivery/bulk-sink.js';
 import { decodeEvent } from '../event.js';
 import { eventsPerShard, Stat } from '../layout.js';
-import { StatRow } from '../metrics/stat-row.js';
+import { readRow, StatRow } from '../metrics/stat-row.js';
 import { createClient } from '../opensearch/client.js';
 import { Sanitizer } from '../redact/sanitizer.js';
 import { RingConsumer } from '../ring/consumer.js';
@@ -72,7 +72,14 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     maxBytes: Math.floor(cfg.spoolMaxBytes / cfg.workers),
   });
   try {
-    await spool.init();
+    // Where the spool stood at this shard's last commit (all zero before the first one): a worker
+    // killed after an append and before its commit left records past it, which go again.
+    const row = readRow(task.stats, shard);
+    await spool.init({
+      ms: row[Stat.SPOOL_AT_MS] ?? 0,
+      counter: row[Stat.SPOOL_AT_COUNTER] ?? 0,
+      bytes: row[Stat.SPOOL_AT_BYTES] ?? 0,
+    });
   } catch (err) {
     // An unusable spool folder must not kill the drain (it would be restarted and fail again while
     // the ring fills): appends then fail and are counted as spool_error.
@@ -142,6 +149,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       stats.add(Stat.DROPPED_SPOOL_ERROR, unwritable);
       stats.add(Stat.DROPPED_DECODE, dropped);
       stats.set(Stat.SPOOL_BYTES, spool.bytes);
+      const at = spool.position();
+      stats.set(Stat.SPOOL_AT_MS, at.ms);
+      stats.set(Stat.SPOOL_AT_COUNTER, at.counter);
+      stats.set(Stat.SPOOL_AT_BYTES, at.bytes);
     });
   }
 

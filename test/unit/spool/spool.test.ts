@@ -302,6 +302,33 @@ describe('Spool.replayOldest', () => {
     expect(s.ownPending()).toBe(0);
   });
 
+  it('a restarted worker cuts off what was appended after the last commit (its frames are read again)', async () => {
+    const first = await makeSpool();
+    await first.append(docs(0, 3));
+    const committed = first.position();
+    // Appended and synced, but the worker was killed before its commit: not counted as spooled.
+    await first.append(docs(3, 2));
+    await first.close();
+    const second = new Spool({ root, shard: 0, shards: 1, instance: 'a1b2c3d4e5f6', maxBytes: 1 << 30 });
+    spools.push(second);
+    await second.init(committed);
+    expect(second.ownPending()).toBe(3);
+    const r = recorder();
+    expect(await second.replayOldest(r.deliver, 10)).toMatchObject({ ownIndexed: 3, complete: true });
+    expect(r.seen().map((d) => d.id)).toEqual(docs(0, 3).map((d) => d.id));
+  });
+
+  it('before its first commit a worker owns nothing on disk: a restart removes what it appended', async () => {
+    const first = await makeSpool();
+    await first.append(docs(0, 2));
+    await first.close();
+    const second = new Spool({ root, shard: 0, shards: 1, instance: 'a1b2c3d4e5f6', maxBytes: 1 << 30 });
+    spools.push(second);
+    await second.init({ ms: 0, counter: 0, bytes: 0 });
+    expect(second.ownPending()).toBe(0);
+    expect(await second.segments()).toEqual([]);
+  });
+
   it("counts another process's segment as foreign", async () => {
     const a = await makeSpool();
     const all = docs(0, 5);
