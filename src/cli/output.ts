@@ -9,6 +9,7 @@ import { format } from 'node:util';
  * Control characters other than tab and newline, C1 controls, and the Unicode bidirectional
  * overrides that can make a line read other than it is.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with every unprintable character shown as its escape (`\x1b`, `\u202e`). */
