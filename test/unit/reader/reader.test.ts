@@ -106,8 +106,9 @@ function indexClient(docs: Array<Record<string, unknown>>): Client {
   return {
     indices: { getFieldMapping: async () => ({ body: fieldMapping('keyword') }) },
     search: async ({ body }: { body: Record<string, unknown> }) => {
-      const filters = (body.query as { bool: { filter: Array<Record<string, any>> } }).bool.filter;
-      const gte = filters.find((f) => f.range)?.range.occurred_at.gte as string | undefined;
+      type Clause = { range?: { occurred_at: { gte?: string } } };
+      const filters = (body.query as { bool: { filter: Clause[] } }).bool.filter;
+      const gte = filters.find((f) => f.range)?.range?.occurred_at.gte;
       const after = body.search_after as [number, string] | undefined;
       const hits = docs
         .filter((d) => gte === undefined || Date.parse(String(d.occurred_at)) >= Date.parse(gte))
