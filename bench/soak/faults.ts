@@ -3,7 +3,7 @@
 // terminated mid-batch, the spool volume (a size-limited tmpfs) is filled, the dead-letter volume
 // is remounted read-only, and a second process appends to the same spool folder.
 import { spawn } from 'node:child_process';
-import { openSync, unlinkSync, writeSync } from 'node:fs';
+import { openSync, readdirSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Audit } from '@pdaas/audit';
 import type { DevNode } from '../../scripts/opensearch/dev-node.js';
@@ -20,6 +20,26 @@ export interface SoakParts {
   deadLetterDir: string;
   /** Events the second processes wrote into the shared spool. */
   childEvents: number;
+}
+
+/**
+ * A fault the harness could not inject this time (not a failure of the library): the reason and
+ * what it saw are reported with the run.
+ */
+export class NotInjected extends Error {}
+
+/** What this process has open under `dir` (from /proc/self/fd), to tell why a volume is busy. */
+function openUnder(dir: string): string[] {
+  const open: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(dir)) open.push(`${fd} -> ${target}`);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return open;
 }
 
 export interface Fault {
@@ -97,7 +117,15 @@ export const faults: Fault[] = [
   {
     name: 'dead-letter volume read-only',
     async inject({ deadLetterDir }) {
-      remount(deadLetterDir, 'ro');
+      try {
+        remount(deadLetterDir, 'ro');
+      } catch (err) {
+        // EBUSY: a file is open for writing there. Report which, so a leaked descriptor shows.
+        if (!/busy/.test((err as Error).message)) throw err;
+        throw new NotInjected(
+          `volume busy; open there: ${openUnder(deadLetterDir).join(', ') || 'nothing of this process'}`,
+        );
+      }
       return async () => remount(deadLetterDir, 'rw');
     },
   },

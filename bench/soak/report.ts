@@ -25,6 +25,7 @@ interface Soak {
   rssMiB: { first: number; max: number; last: number };
   setAsideSegments: number;
   failures: string[];
+  notInjected?: string[];
   checks: Record<string, boolean>;
   ok: boolean;
 }
@@ -72,6 +73,9 @@ const lines = [
   '',
   ...Object.entries(s.checks).map(([check, ok]) => `- ${ok ? 'held' : '**failed**'}: ${check}`),
   ...(s.failures.length > 0 ? ['', 'Fault injection problems:', ...s.failures.map((f) => `- ${f}`)] : []),
+  ...((s.notInjected ?? []).length > 0
+    ? ['', 'Faults the harness could not inject:', ...(s.notInjected ?? []).map((f) => `- ${f}`)]
+    : []),
   '',
 ];
 writeFileSync(new URL('../../RELIABILITY.md', import.meta.url), lines.join('\n'));

@@ -20,7 +20,7 @@ import { DevNode } from '../../scripts/opensearch/dev-node.js';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { startFaultProxy } from '../../test/support/fault-proxy.js';
 import { tmpfs } from '../../test/support/mounts.js';
-import { type Fault, faults, type SoakParts } from './faults.js';
+import { type Fault, faults, NotInjected, type SoakParts } from './faults.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const short = process.argv.includes('--short');
@@ -39,7 +39,8 @@ async function main(): Promise<number> {
   const spoolDir = join(root, 'spool');
   const deadLetterDir = join(spoolDir, 'dead-letter');
   const unmounts = [tmpfs(spoolDir, 64 << 20)];
-  unmounts.unshift(tmpfs(deadLetterDir, 8 << 20));
+  // Room for a 30-minute run's dead letters, so the read-only fault is not hidden by a full volume.
+  unmounts.unshift(tmpfs(deadLetterDir, 64 << 20));
   const first = new DevNode({ port: PORT, name: 'soak', fresh: true });
   const node = new DevNode({ port: PORT, name: 'soak' });
   await first.start();
@@ -105,6 +106,7 @@ async function main(): Promise<number> {
 
   const injected = new Map<string, number>();
   const failures: string[] = [];
+  const notInjected: string[] = [];
   while (Date.now() < quietAt - 12_000) {
     await sleep(between(3_000, 8_000));
     const chosen = new Set<Fault>([pick(faults)]);
@@ -120,7 +122,8 @@ async function main(): Promise<number> {
         injected.set(f.name, (injected.get(f.name) ?? 0) + 1);
         if (u) undo.push(u);
       } catch (err) {
-        failures.push(`injecting '${f.name}': ${(err as Error).message}`);
+        if (err instanceof NotInjected) notInjected.push(`${f.name}: ${err.message}`);
+        else failures.push(`injecting '${f.name}': ${(err as Error).message}`);
       }
     }
     await sleep(between(3_000, 9_000));
@@ -205,6 +208,7 @@ async function main(): Promise<number> {
     leftovers,
     logLines: Object.fromEntries([...logs].sort()),
     failures,
+    notInjected,
     checks,
     ok: Object.values(checks).every(Boolean),
   };

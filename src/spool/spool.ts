@@ -19,6 +19,8 @@ import { decodeRecords, encodeRecords } from './records.js';
  * failed, or live events are waiting): small enough that either costs milliseconds, not seconds.
  */
 const SEGMENT_MAX_BYTES = 1024 * 1024;
+/** How often an empty spool looks for segments another process left. */
+const RESCAN_MS = 5_000;
 
 /**
  * Makes a file's creation, rename or removal in `dir` durable: syncing a file does not sync the
@@ -102,6 +104,7 @@ export class Spool {
   #segment = '';
   #segmentBytes = 0;
   #counter = 0;
+  #scannedAt = 0;
   /** The segment appended to last and its length after that append (see position()). */
   #at: SpoolPosition = { ms: 0, counter: 0, bytes: 0 };
   /** Records of this process still in each of its segments. */
@@ -145,6 +148,25 @@ export class Spool {
         // Unreadable: replay sets it aside and says why.
       }
     }
+  }
+
+  /**
+   * Measures the folders again, at most every RESCAN_MS: another process sharing the spool may have
+   * left segments since init() (it closed, or died), which this one must replay although its own
+   * spool is empty. Returns the bytes spooled now.
+   */
+  async rescan(): Promise<number> {
+    const now = Date.now();
+    if (now - this.#scannedAt < RESCAN_MS) return this.#bytes;
+    this.#scannedAt = now;
+    let bytes = 0;
+    for (const file of await this.segments())
+      bytes += await stat(file).then(
+        (st) => st.size,
+        () => 0,
+      );
+    this.#bytes = bytes;
+    return bytes;
   }
 
   /**

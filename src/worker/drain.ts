@@ -159,8 +159,9 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   /** Replays one spool segment if OpenSearch is healthy; true when there may be more to replay. */
   async function replay(): Promise<boolean> {
     // Live events come first: no replay while the ring is more than a quarter full.
-    if (!sink || spool.bytes === 0 || consumer.fill(maxEvents) >= SPILL_AT / 2 || !breaker.ready())
-      return false;
+    if (!sink || consumer.fill(maxEvents) >= SPILL_AT / 2 || !breaker.ready()) return false;
+    // An empty spool still looks now and then: another process on the folder may have left segments.
+    if (spool.bytes === 0 && (await spool.rescan()) === 0) return false;
     // No retry backoff inside a replay, and a stop between batches once live events wait: the spool
     // keeps what is not delivered, and live events never sit behind a whole segment's delivery.
     const r = await spool.replayOldest(

@@ -558,6 +558,16 @@ describe('spool shared by live processes', () => {
     expect(res).toMatchObject({ foreignIndexed: 5, ownIndexed: 0, complete: true });
   });
 
+  it('an empty spool finds segments another process left after it started', async () => {
+    const b = await makeSpool({ instance: 'bbbbbbbbbbbb' });
+    expect(b.bytes).toBe(0);
+    const a = await makeSpool({ instance: 'aaaaaaaaaaaa' });
+    await a.append(docs(0, 3));
+    await a.close();
+    expect(await b.rescan()).toBeGreaterThan(0);
+    expect(await b.replayOldest(recorder().deliver, 10)).toMatchObject({ foreignIndexed: 3 });
+  });
+
   it('takes over the segments of a process whose lease ran out (a pod killed on another host)', async () => {
     const a = await makeSpool({ instance: 'aaaaaaaaaaaa' });
     await a.append(docs(0, 2));
