@@ -21,7 +21,7 @@ for (let n = 0; n < events; n++) {
     headers: {
       'x-organization-id': `org-child-${n % 5}`,
       'x-actor-id': String(n),
-      'x-request-id': `${prefix}-child-${n}`,
+      'x-request-id': `${prefix}-child-${process.env.RUN}-${n}`,
     },
   });
   await res.arrayBuffer();

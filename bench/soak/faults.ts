@@ -20,6 +20,8 @@ export interface SoakParts {
   deadLetterDir: string;
   /** Events the second processes wrote into the shared spool. */
   childEvents: number;
+  /** Second processes started so far. */
+  childRuns: number;
 }
 
 /**
@@ -137,7 +139,14 @@ export const faults: Fault[] = [
         process.execPath,
         ['--import', 'tsx', new URL('./child.ts', import.meta.url).pathname],
         {
-          env: { ...process.env, EVENTS: String(events), PREFIX: parts.prefix, SPOOL_DIR: parts.spoolDir },
+          env: {
+            ...process.env,
+            EVENTS: String(events),
+            PREFIX: parts.prefix,
+            // Each second process sends its own request ids: OpenSearch must hold each request once.
+            RUN: String(++parts.childRuns),
+            SPOOL_DIR: parts.spoolDir,
+          },
           stdio: ['ignore', 'pipe', 'inherit'],
         },
       );

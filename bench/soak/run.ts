@@ -79,7 +79,16 @@ async function main(): Promise<number> {
     spoolMaxBytes: 40 << 20,
     opensearch: { host: proxyUrl.hostname, port: Number(proxyUrl.port), timeoutSeconds: 5 },
   });
-  const parts: SoakParts = { audit, node, proxy, prefix, spoolDir, deadLetterDir, childEvents: 0 };
+  const parts: SoakParts = {
+    audit,
+    node,
+    proxy,
+    prefix,
+    spoolDir,
+    deadLetterDir,
+    childEvents: 0,
+    childRuns: 0,
+  };
   const app = await startApp('hono', audit);
 
   // stats() as a scrape calls it, timed; RSS once a second.
