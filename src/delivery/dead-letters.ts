@@ -2,10 +2,10 @@
 // parse), kept in AUDIT_SPOOL_DIR/dead-letter/<day>.ndjson, one JSON object per line. The one place
 // that knows the format: the workers append through appendDeadLetters(); the CLI reads, counts,
 // groups and rewrites through the rest. A line that does not parse is never dropped.
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BulkItemResult } from '../opensearch/bulk.js';
-import { syncDir, writeAll } from '../spool/spool.js';
+import { readWhole, syncDir, withFile } from '../spool/files.js';
 import type { AuditDocument } from '../worker/document.js';
 
 /** One line of a dead-letter file. */
@@ -57,13 +57,10 @@ export async function appendDeadLetters(
   const dir = deadLetterDir(spoolDir);
   await mkdir(dir, { recursive: true });
   // Synced before the caller releases the ring space of these events: "dead-lettered" means on disk.
-  const fh = await open(join(dir, `${now.slice(0, 10)}.ndjson`), 'a');
-  try {
-    await writeAll(fh, Buffer.from(lines));
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+  await withFile(join(dir, `${now.slice(0, 10)}.ndjson`), 'a', async (file) => {
+    await file.writeAll(Buffer.from(lines));
+    await file.datasync();
+  });
 }
 
 /** Dead letters kept now, readable or not (every non-empty line counts). */
@@ -95,7 +92,7 @@ export async function readDeadLetters(spoolDir: string, day?: string): Promise<D
     .sort();
   const files: DeadLetterFile[] = [];
   for (const name of names) {
-    const buf = await readFile(join(dir, name));
+    const buf = await readWhole(join(dir, name));
     const file: DeadLetterFile = {
       path: join(dir, name),
       name,
@@ -144,7 +141,7 @@ export async function rewrite(file: DeadLetterFile, lines: readonly string[]): P
     return writeBack(file.path, lines, Buffer.alloc(0)); // gone: another redrive took it
   }
   await new Promise((r) => setTimeout(r, APPEND_GRACE_MS));
-  const now = await readFile(taken);
+  const now = await readWhole(taken);
   const appended = now.length > file.bytes ? now.subarray(file.bytes) : Buffer.alloc(0);
   await writeBack(file.path, lines, appended);
   await unlink(taken);
@@ -155,11 +152,8 @@ export async function rewrite(file: DeadLetterFile, lines: readonly string[]): P
 async function writeBack(path: string, lines: readonly string[], appended: Buffer): Promise<void> {
   const kept = lines.length > 0 ? Buffer.from(`${lines.join('\n')}\n`) : Buffer.alloc(0);
   if (kept.length === 0 && appended.length === 0) return;
-  const fh = await open(path, 'a');
-  try {
-    await writeAll(fh, Buffer.concat([kept, appended]));
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+  await withFile(path, 'a', async (file) => {
+    await file.writeAll(Buffer.concat([kept, appended]));
+    await file.datasync();
+  });
 }

@@ -4,9 +4,10 @@
 // renews every few seconds and which it deletes at close. Replay takes another owner's segments
 // only when that owner is gone: no lease file, a lease not renewed for LEASE_MS (a process killed
 // on another host), or a pid on this host that no longer runs (a process killed here).
-import { mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { readWhole, writeWhole } from './files.js';
 
 const RENEW_MS = 5_000;
 /** A lease not renewed for this long is taken to be dead: six missed renewals. */
@@ -48,7 +49,7 @@ export class OwnerLease {
   async #write(): Promise<void> {
     try {
       await mkdir(dirname(this.file), { recursive: true });
-      await writeFile(this.file, JSON.stringify({ pid: process.pid, host: hostname() }));
+      await writeWhole(this.file, JSON.stringify({ pid: process.pid, host: hostname() }));
     } catch {
       // retried at the next renewal
     }
@@ -96,7 +97,7 @@ async function leaseAlive(file: string, now: number): Promise<boolean> {
   let mtime: number;
   try {
     mtime = (await stat(file)).mtimeMs;
-    text = await readFile(file, 'utf8');
+    text = (await readWhole(file)).toString('utf8');
   } catch {
     return false;
   }

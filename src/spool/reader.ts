@@ -1,8 +1,9 @@
 // Reading the spool without replaying it: what the CLI and the demo show of events waiting on
 // disk (with no OpenSearch configured, that is every event).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditDocument } from '../worker/document.js';
+import { readWhole } from './files.js';
 import { decodeRecords } from './records.js';
 
 /**
@@ -36,7 +37,7 @@ export async function* readSpool(spoolDir: string): AsyncGenerator<SpooledSegmen
   }
   files.sort((a, b) => (a.slice(a.lastIndexOf('/')) < b.slice(b.lastIndexOf('/')) ? -1 : 1));
   for (const file of files) {
-    const { docs, corruptTail } = decodeRecords(await readFile(file));
+    const { docs, corruptTail } = decodeRecords(await readWhole(file));
     yield { file, documents: docs, corruptTail };
   }
 }

@@ -6,11 +6,11 @@
 // and replays every shard-m with m % workers === n, so segments left by an earlier process with
 // more workers are replayed too. The instance in the name tells this process's own events (which
 // its accounting tracks) from an earlier process's (counted as recovered).
-import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Delivery } from '../delivery/bulk-sink.js';
 import type { AuditDocument } from '../worker/document.js';
+import { OpenFile, readWhole, syncDir, withFile } from './files.js';
 import { OwnerCheck, OwnerLease, segmentOwner } from './lease.js';
 import { decodeRecords, encodeRecords } from './records.js';
 
@@ -21,36 +21,6 @@ import { decodeRecords, encodeRecords } from './records.js';
 const SEGMENT_MAX_BYTES = 1024 * 1024;
 /** How often an empty spool looks for segments another process left. */
 const RESCAN_MS = 5_000;
-
-/**
- * Makes a file's creation, rename or removal in `dir` durable: syncing a file does not sync the
- * directory entry that names it, and a crash could otherwise lose a synced segment's name or bring
- * a deleted one back. Best effort: a filesystem that cannot sync a directory is left as it is.
- */
-export async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // not supported here
-  }
-}
-
-/**
- * Writes all of `buf`: a file write may take fewer bytes than asked (a full disk, a signal), and a
- * record counted as spooled must be wholly in the file before it is synced.
- */
-export async function writeAll(file: Pick<FileHandle, 'write'>, buf: Uint8Array): Promise<void> {
-  for (let at = 0; at < buf.length; ) {
-    const { bytesWritten } = await file.write(buf, at, buf.length - at);
-    if (bytesWritten <= 0) throw new Error(`spool write stopped after ${at} of ${buf.length} bytes`);
-    at += bytesWritten;
-  }
-}
 
 export interface SpoolOptions {
   root: string;
@@ -100,7 +70,7 @@ export class Spool {
   readonly dir: string;
   readonly #opts: SpoolOptions;
   #bytes = 0;
-  #file: FileHandle | undefined;
+  #file: OpenFile | undefined;
   #segment = '';
   #segmentBytes = 0;
   #counter = 0;
@@ -143,7 +113,7 @@ export class Spool {
       try {
         this.#bytes += (await stat(file)).size;
         if (basename(file).includes(mine))
-          this.#own.set(file, decodeRecords(await readFile(file)).docs.length);
+          this.#own.set(file, decodeRecords(await readWhole(file)).docs.length);
       } catch {
         // Unreadable: replay sets it aside and says why.
       }
@@ -194,7 +164,7 @@ export class Spool {
       if (newer) await unlink(file);
       else if (at[0] === committed.ms && at[1] === committed.counter) {
         const size = (await stat(file)).size;
-        if (size > committed.bytes) await truncate(file, committed.bytes);
+        if (size > committed.bytes) await withFile(file, 'r+', (f) => f.truncate(committed.bytes));
       }
     }
     this.#at = { ...committed };
@@ -231,9 +201,9 @@ export class Spool {
     }
     if (n === 0) return 0;
     if (!this.#file || this.#segmentBytes >= SEGMENT_MAX_BYTES) await this.#rotate();
-    const file = this.#file as FileHandle;
+    const file = this.#file as OpenFile;
     try {
-      await writeAll(file, Buffer.concat(records.slice(0, n), size));
+      await file.writeAll(Buffer.concat(records.slice(0, n), size));
       await file.datasync();
     } catch (err) {
       // The caller counts all of these as dropped, but whole records may be on disk already: cut
@@ -242,7 +212,7 @@ export class Spool {
       // partial record: start a new segment next time.
       await file.truncate(this.#segmentBytes).catch(() => undefined);
       this.#file = undefined;
-      await file.close().catch(() => undefined);
+      file.close();
       // A segment this append opened and that holds nothing would never be replayed (replay runs
       // only while the spool holds bytes): remove it.
       if (this.#segmentBytes === 0) await unlink(this.#segment).catch(() => undefined);
@@ -257,11 +227,12 @@ export class Spool {
   }
 
   async #rotate(): Promise<void> {
-    await this.#file?.close();
+    this.#file?.close();
+    this.#file = undefined;
     this.#counter++;
     const name = `${String(Date.now()).padStart(13, '0')}-${this.#opts.instance}-${String(this.#counter).padStart(6, '0')}.seg`;
     this.#segment = join(this.dir, name);
-    this.#file = await open(this.#segment, 'a');
+    this.#file = new OpenFile(this.#segment, 'a');
     this.#segmentBytes = 0;
     await syncDir(this.dir);
   }
@@ -280,7 +251,7 @@ export class Spool {
     const oldest = await this.#nextReplayable();
     if (oldest === undefined) return undefined;
     if (oldest === this.#segment) {
-      await this.#file?.close();
+      this.#file?.close();
       this.#file = undefined;
       this.#segment = '';
     }
@@ -328,7 +299,7 @@ export class Spool {
     batchSize: number,
     yieldNow: () => boolean,
   ): Promise<ReplayResult> {
-    const content = await readFile(oldest);
+    const content = await readWhole(oldest);
     const decoded = decodeRecords(content);
     const { corruptTail } = decoded;
     // Records behind the ones this process counted as spooled belong to an append that failed
@@ -362,11 +333,11 @@ export class Spool {
     if (leftover.length > 0) {
       result.complete = false;
       const tmp = `${oldest}.tmp`;
-      const fh = await open(tmp, 'w');
       const records = encodeRecords(leftover);
-      await writeAll(fh, Buffer.concat(records));
-      await fh.datasync();
-      await fh.close();
+      await withFile(tmp, 'w', async (file) => {
+        await file.writeAll(Buffer.concat(records));
+        await file.datasync();
+      });
       await rename(tmp, oldest);
       await syncDir(dirname(oldest));
       this.#bytes += records.reduce((n, r) => n + r.length, 0) - content.length;
@@ -414,7 +385,7 @@ export class Spool {
   }
 
   async close(): Promise<void> {
-    await this.#file?.close();
+    this.#file?.close();
     this.#file = undefined;
     await this.#lease.release();
   }

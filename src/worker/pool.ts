@@ -45,6 +45,9 @@ export class DrainPool {
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // Node's default, said here because the spool relies on it: the files a terminated thread
+      // opened are closed with it (see ../spool/files.ts for the one case Node misses).
+      trackUnmanagedFds: true,
     });
   }
 

@@ -42,7 +42,7 @@ describe('spool on a full disk', () => {
     const kept = docs(0, 10, 100);
     expect(await spool.append(kept)).toBe(10);
     // About 100 KB of records onto what is left of 64 KB: the write stops part-way with ENOSPC.
-    await expect(spool.append(docs(10, 100, 1000))).rejects.toThrow(/ENOSPC|spool write stopped/);
+    await expect(spool.append(docs(10, 100, 1000))).rejects.toThrow(/ENOSPC|write stopped/);
 
     const delivered: AuditDocument[] = [];
     const deliver = async (batch: AuditDocument[]): Promise<Delivery> => {
@@ -77,7 +77,7 @@ describe('spool on a full disk', () => {
     closeSync(fd);
     const spool = new Spool({ root: dir, shard: 0, shards: 1, instance: 'a1b2c3d4e5f6', maxBytes: 1 << 30 });
     await spool.init();
-    await expect(spool.append(docs(0, 5, 100))).rejects.toThrow(/ENOSPC|spool write stopped/);
+    await expect(spool.append(docs(0, 5, 100))).rejects.toThrow(/ENOSPC|write stopped/);
     expect(await spool.segments()).toEqual([]);
     await spool.close();
   });

@@ -3,8 +3,9 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../../../src/delivery/bulk-sink.js';
+import { writeFully } from '../../../src/spool/files.js';
 import { decodeRecords, encodeRecords } from '../../../src/spool/records.js';
-import { Spool, type SpoolOptions, writeAll } from '../../../src/spool/spool.js';
+import { Spool, type SpoolOptions } from '../../../src/spool/spool.js';
 import type { AuditDocument } from '../../../src/worker/document.js';
 import { doc, docs } from '../../support/audit-documents.js';
 
@@ -49,25 +50,22 @@ async function fileBytes(s: Spool): Promise<number> {
 
 const recordBytes = (d: AuditDocument[]) => encodeRecords(d).reduce((n, r) => n + r.length, 0);
 
-describe('writeAll', () => {
+describe('writeFully', () => {
   it('keeps writing after short writes until every byte is in place', async () => {
     const got: number[] = [];
     // A file that takes at most 3 bytes per call, like a write interrupted by a full disk.
-    const file = {
-      write: async (buf: Uint8Array, offset: number, length: number) => {
-        const n = Math.min(3, length);
-        got.push(...buf.subarray(offset, offset + n));
-        return { bytesWritten: n, buffer: buf };
-      },
+    const write = async (buf: Uint8Array, offset: number, length: number) => {
+      const n = Math.min(3, length);
+      got.push(...buf.subarray(offset, offset + n));
+      return n;
     };
     const data = Uint8Array.from({ length: 20 }, (_, i) => i);
-    await writeAll(file as never, data);
+    await writeFully(write, data);
     expect(got).toEqual([...data]);
   });
 
   it('fails instead of spinning when a write takes nothing', async () => {
-    const file = { write: async (buf: Uint8Array) => ({ bytesWritten: 0, buffer: buf }) };
-    await expect(writeAll(file as never, new Uint8Array(5))).rejects.toThrow(/stopped after 0 of 5 bytes/);
+    await expect(writeFully(async () => 0, new Uint8Array(5))).rejects.toThrow(/stopped after 0 of 5 bytes/);
   });
 });
 
