@@ -276,6 +276,11 @@ export class Audit {
     };
   }
 
+  /** @internal The most re-reads one stats() snapshot of a shard needed (see RingProducer.consistent). */
+  statsRetries(): number {
+    return Math.max(0, ...this.#producers.map((p) => p.mostRetries));
+  }
+
   /**
    * Stops capturing, lets the workers deliver everything queued, then stops them. Resolves with the
    * final stats when nothing is left in flight; rejects with AUDIT_ERR_CLOSE_TIMEOUT when

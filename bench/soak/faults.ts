@@ -119,14 +119,20 @@ export const faults: Fault[] = [
   {
     name: 'dead-letter volume read-only',
     async inject({ deadLetterDir }) {
-      try {
-        remount(deadLetterDir, 'ro');
-      } catch (err) {
-        // EBUSY: a file is open for writing there. Report which, so a leaked descriptor shows.
-        if (!/busy/.test((err as Error).message)) throw err;
-        throw new NotInjected(
-          `volume busy; open there: ${openUnder(deadLetterDir).join(', ') || 'nothing of this process'}`,
-        );
+      // EBUSY: a file is open for writing there. An append under way closes within milliseconds,
+      // so try a few times; then report what is open, so a leaked descriptor shows.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          remount(deadLetterDir, 'ro');
+          break;
+        } catch (err) {
+          if (!/busy/.test((err as Error).message)) throw err;
+          if (attempt === 5)
+            throw new NotInjected(
+              `volume busy; open there: ${openUnder(deadLetterDir).join(', ') || 'nothing of this process'}`,
+            );
+          await new Promise((r) => setTimeout(r, 20));
+        }
       }
       return async () => remount(deadLetterDir, 'rw');
     },

@@ -21,7 +21,8 @@ interface Soak {
     storedTotal: number;
     droppedButStored: number;
   };
-  longestStatsMs: number;
+  statsMs: { calls: number; mostRetries: number; p999: number; max: number };
+  longestStallMs: number;
   rssMiB: { first: number; max: number; last: number };
   setAsideSegments: number;
   failures: string[];
@@ -67,7 +68,7 @@ const lines = [
   row(['documents in OpenSearch', e.storedTotal]),
   row(['&nbsp;&nbsp;of them counted as dropped after a write whose answer was lost', e.droppedButStored]),
   '',
-  `Longest \`stats()\` call: ${s.longestStatsMs} ms. RSS: ${s.rssMiB.first} MiB after the first second, ${s.rssMiB.max} MiB at most, ${s.rssMiB.last} MiB at the end. Segments set aside as unreadable: ${s.setAsideSegments}.`,
+  `\`stats()\`, called every 50 ms: ${s.statsMs.calls} calls, 99.9 % under ${s.statsMs.p999} ms, the longest ${s.statsMs.max} ms, at most ${s.statsMs.mostRetries} re-reads in one call; the main thread's longest stall (GC, stolen CPU) was ${s.longestStallMs} ms. RSS: ${s.rssMiB.first} MiB after the first second, ${s.rssMiB.max} MiB at most, ${s.rssMiB.last} MiB at the end. Segments set aside as unreadable: ${s.setAsideSegments}.`,
   '',
   '## Checks',
   '',

@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@opensearch-project/opensearch';
 import { createAudit } from '@pdaas/audit';
@@ -19,6 +20,7 @@ import { drive, startApp, totalSent } from '../../examples/traffic.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { startFaultProxy } from '../../test/support/fault-proxy.js';
+import { internals } from '../../test/support/internals.js';
 import { tmpfs } from '../../test/support/mounts.js';
 import { type Fault, faults, NotInjected, type SoakParts } from './faults.js';
 
@@ -91,13 +93,17 @@ async function main(): Promise<number> {
   };
   const app = await startApp('hono', audit);
 
-  // stats() as a scrape calls it, timed; RSS once a second.
-  let longestStatsMs = 0;
+  // stats() as a scrape calls it, timed; RSS once a second. The main thread's longest stall (a GC
+  // pause, the host taking the CPU away) is measured beside it: a single call can take as long as
+  // that without stats() having waited for anything.
+  const statsMs: number[] = [];
   const statsTimer = setInterval(() => {
     const t0 = performance.now();
     audit.stats();
-    longestStatsMs = Math.max(longestStatsMs, performance.now() - t0);
+    statsMs.push(performance.now() - t0);
   }, 50);
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const rss: number[] = [];
   const rssTimer = setInterval(() => rss.push(process.memoryUsage().rss / 2 ** 20), 1000);
 
@@ -152,6 +158,9 @@ async function main(): Promise<number> {
   const final = await audit.close();
   clearInterval(statsTimer);
   clearInterval(rssTimer);
+  loopDelay.disable();
+  statsMs.sort((a, b) => a - b);
+  const statsP999 = statsMs[Math.min(statsMs.length - 1, Math.floor(statsMs.length * 0.999))] ?? 0;
 
   const stored = await storedEvents(client, `${prefix}-*`);
   const storedChild = (
@@ -185,8 +194,12 @@ async function main(): Promise<number> {
       stored.duplicateRequests.length === 0,
     "the second processes' spooled events are in OpenSearch once": storedChild === parts.childEvents,
     'no segment, temp file or lease is left': leftovers.length === 0,
-    // A scrape's stats() costs microseconds; the bound leaves room for a GC pause on a busy machine.
-    'stats() never took more than 10 ms': longestStatsMs <= 10,
+    // A scrape's stats() reads shared memory and never waits for a worker (a commit under way is read
+    // from its journal): a re-read only when a commit landed while it read. A spin would be
+    // thousands. Its wall time is reported, not checked: on two shared cores a GC pause or stolen
+    // CPU lands inside some calls (see the longest stall beside it).
+    'stats() never waited for a worker (at most 3 re-reads in one call)':
+      internals(audit).statsRetries() <= 3,
     'no fault failed to inject or undo': failures.length === 0,
   };
   const result = {
@@ -207,7 +220,14 @@ async function main(): Promise<number> {
       /** Dropped after a write whose answer was lost, found stored after all. */
       droppedButStored: stored.total - final.indexed - storedChild,
     },
-    longestStatsMs: Math.round(longestStatsMs * 1000) / 1000,
+    statsMs: {
+      calls: statsMs.length,
+      mostRetries: internals(audit).statsRetries(),
+      p999: Math.round(statsP999 * 1000) / 1000,
+      max: Math.round((statsMs.at(-1) ?? 0) * 1000) / 1000,
+    },
+    /** The main thread's longest event-loop stall, whatever caused it. */
+    longestStallMs: Math.round(loopDelay.max / 1e4) / 100,
     rssMiB: {
       first: Math.round(rss[0] ?? 0),
       max: Math.round(Math.max(...rss)),

@@ -101,12 +101,21 @@ export class RingProducer {
    * waits for the consumer.
    */
   consistent<T>(read: (committing: boolean) => T): T {
-    for (;;) {
+    for (let retries = 0; ; retries++) {
       const before = Atomics.load(this.#header, Ring.EPOCH);
       const value = read((before & 1) === 1);
-      if (Atomics.load(this.#header, Ring.EPOCH) === before) return value;
+      if (Atomics.load(this.#header, Ring.EPOCH) === before) {
+        if (retries > this.mostRetries) this.mostRetries = retries;
+        return value;
+      }
     }
   }
+
+  /**
+   * The most re-reads one consistent() call needed (a commit landed while it read): a few at most,
+   * since a read never waits for the consumer. The soak checks it.
+   */
+  mostRetries = 0;
 
   /** Asks the consumer to flush what it can see and finish, waking it if parked. */
   close(): void {

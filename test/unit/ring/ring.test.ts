@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRingBuffer, frameBytes, ringCapacity } from '../../../src/layout.js';
+import { createRingBuffer, frameBytes, Ring, ringCapacity } from '../../../src/layout.js';
 import { RingConsumer } from '../../../src/ring/consumer.js';
 import { RingProducer, WriteResult } from '../../../src/ring/producer.js';
 
@@ -173,5 +173,24 @@ describe('ring framing (property-based, one thread)', () => {
     expect(producer.write(frame(3, 16))).toBe(WriteResult.OK);
     expect(producer.write(frame(4, 16))).toBe(WriteResult.FULL);
     expect(producer.pendingEvents()).toBe(3);
+  });
+});
+
+describe('RingProducer.consistent', () => {
+  it('reads again when a commit lands during the read, and keeps the most re-reads one call took', () => {
+    const buffer = createRingBuffer(ringCapacity(1 << 12));
+    const header = new Int32Array(buffer);
+    const producer = new RingProducer(buffer);
+    let reads = 0;
+    // Two commits (each moves EPOCH by 2) land during the first two reads.
+    const value = producer.consistent(() => {
+      reads++;
+      if (reads <= 2) Atomics.add(header, Ring.EPOCH, 2);
+      return reads;
+    });
+    expect(value).toBe(3);
+    expect(producer.mostRetries).toBe(2);
+    producer.consistent(() => 0);
+    expect(producer.mostRetries).toBe(2);
   });
 });
