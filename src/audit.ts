@@ -54,7 +54,16 @@ export interface AuditStats {
   inFlight: number;
   /** Events an earlier process left in the spool and this one delivered (outside the sum above). */
   recovered: number;
+  /**
+   * Requests of which the adapter could not read every part (a `resolve` that threw, a body read
+   * that failed): their events are stored with what was known, or dropped as `capture_error`.
+   * Outside the sum above; the log says why (`Audit could not read part of a request`).
+   */
+  captureErrors: number;
 }
+
+/** While capture errors continue, the warning about them is logged at most this often. */
+const CAPTURE_WARNING_EVERY_MS = 60_000;
 
 /** Drop reasons counted on the main thread. */
 type MainDrop = 'ring_full' | 'too_large' | 'encode_error' | 'closed' | 'capture_error';
@@ -106,6 +115,8 @@ export class Audit {
     capture_error: 0,
   };
   readonly #errors: Record<string, number> = { capture: 0 };
+  #captureWarnedAt = Number.NEGATIVE_INFINITY;
+  #captureErrorsUnlogged = 0;
   #pool: DrainPool | undefined;
   #unregister: () => void = () => undefined;
   #captured = 0;
@@ -232,9 +243,23 @@ export class Audit {
     this.#drops.capture_error++;
   }
 
-  /** @internal Counts an error of audit code that the adapters caught (never the app's). */
-  countError(reason: string): void {
+  /**
+   * @internal Counts an error of audit code that the adapters caught (never the app's). A capture
+   * error (part of a request unreadable, or no event at all) is also logged: the first at once,
+   * then one line a minute while they continue, with how many there were and the latest cause.
+   */
+  countError(reason: string, cause = ''): void {
     this.#errors[reason] = (this.#errors[reason] ?? 0) + 1;
+    if (reason !== 'capture') return;
+    this.#captureErrorsUnlogged++;
+    const now = Date.now();
+    if (now - this.#captureWarnedAt < CAPTURE_WARNING_EVERY_MS) return;
+    this.#log.warn(
+      { cause, requests: this.#captureErrorsUnlogged, total: this.#errors.capture },
+      'Audit could not read part of a request; its event is stored with what was known, or dropped and counted (capture_error)',
+    );
+    this.#captureWarnedAt = now;
+    this.#captureErrorsUnlogged = 0;
   }
 
   #workerTotals(): number[] {
@@ -273,6 +298,7 @@ export class Audit {
       spooled: at(Stat.SPOOLED) - at(Stat.UNSPOOLED),
       inFlight,
       recovered: at(Stat.RECOVERED),
+      captureErrors: this.#errors.capture ?? 0,
     };
   }
 

@@ -17,6 +17,7 @@ import {
   type AuditOverride,
   addNote,
   errorName,
+  lastNoteWithMessage,
   type Principal,
   parseLength,
 } from '../capture/request-fields.js';
@@ -277,9 +278,12 @@ function record(a: Adapter, req: Request, res: Response, ts: number, t0: number,
     event = lastResort(ts, method, path, status, startedAt - t0, notes);
   }
   // Audit code never throws into the app; what failed is counted (audit_errors_total).
-  if (notes !== '') a.audit.countError('capture');
+  if (notes !== '') a.audit.countError('capture', lastNoteWithMessage());
   handOver(a.audit, event, startedAt);
 }
+
+/** Requests that expressMetrics answered: expressAudit records no event for them. */
+const scrapes = new WeakSet<Request>();
 
 /**
  * Audit middleware for Express. Register it before your routes (`app.use(expressAudit(audit))`).
@@ -327,6 +331,8 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
       done = true;
       res.off('finish', onDone);
       res.off('close', onDone);
+      // A scrape of the metrics the audit serves (expressMetrics) is not an event.
+      if (scrapes.has(req)) return;
       record(adapter, req, res, ts, t0, path, url);
     };
     res.on('finish', onDone);
@@ -349,13 +355,15 @@ export function auditAs(override: AuditOverride): RequestHandler {
 }
 
 /**
- * A ready `/metrics` handler serving the audit's prom-client registry.
+ * A ready `/metrics` handler serving the audit's prom-client registry. Its scrapes are not audited
+ * (no event, not counted), wherever it is mounted.
  *
  * @example
  * app.get('/metrics', expressMetrics(audit));
  */
 export function expressMetrics(audit: Audit): RequestHandler {
-  return function metrics(_req: Request, res: Response, next: NextFunction) {
+  return function metrics(req: Request, res: Response, next: NextFunction) {
+    scrapes.add(req);
     audit.registry.metrics().then((text) => {
       res.type(audit.registry.contentType).send(text);
     }, next);

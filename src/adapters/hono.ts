@@ -25,6 +25,7 @@ import {
   type AuditOverride,
   addNote,
   errorName,
+  lastNoteWithMessage,
   type Principal,
   parseLength,
 } from '../capture/request-fields.js';
@@ -179,6 +180,9 @@ async function fromCache(pending: unknown, key: CacheKey, max: number, length: n
   }
 }
 
+/** Requests that honoMetrics answered: honoAudit records no event for them. */
+const scrapes = new WeakSet<Request>();
+
 /**
  * Audit middleware for Hono. Register it first (`app.use(honoAudit(audit))`) so it sees every
  * request; excluded paths and a disabled audit cost one check and a call to next().
@@ -209,6 +213,8 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     const t0 = performance.now();
     const ownIndex = c.req.routeIndex;
     await next();
+    // A scrape of the metrics the audit serves (honoMetrics) is not an event, wherever it is mounted.
+    if (scrapes.has(c.req.raw)) return;
     const doneAt = performance.now();
     // The hot-path clock: the capture's own work, without the (microtask) wait for a cached body.
     let startedAt = doneAt;
@@ -305,7 +311,7 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
       event = lastResort(ts, method, path, status, doneAt - t0, notes);
     }
     // Audit code never throws into the app; what failed is counted (audit_errors_total).
-    if (notes !== '') audit.countError('capture');
+    if (notes !== '') audit.countError('capture', lastNoteWithMessage());
     handOver(audit, event, startedAt);
   };
 }
@@ -324,13 +330,15 @@ export function auditAs(override: AuditOverride): MiddlewareHandler {
 }
 
 /**
- * A ready `/metrics` handler serving the audit's prom-client registry.
+ * A ready `/metrics` handler serving the audit's prom-client registry. Its scrapes are not audited
+ * (no event, not counted), wherever it is mounted.
  *
  * @example
  * app.get('/metrics', honoMetrics(audit));
  */
 export function honoMetrics(audit: Audit) {
   return async function metrics(c: Context) {
+    scrapes.add(c.req.raw);
     return c.body(await audit.registry.metrics(), 200, { 'content-type': audit.registry.contentType });
   };
 }

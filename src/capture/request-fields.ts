@@ -35,7 +35,29 @@ export function errorName(thrown: unknown): string {
  */
 export function addNote(notes: string, part: string, thrown: unknown): string {
   const note = `audit: ${part} unreadable (${errorName(thrown)})`;
+  lastNote = `${note}: ${errorMessage(thrown)}`;
   return notes === '' ? note : `${notes}; ${note}`;
+}
+
+let lastNote = '';
+
+/**
+ * The last note addNote made, with the error's message: for the capture warning in the log, which
+ * the operator needs to find the cause. Never stored: an event keeps only the error's name.
+ */
+export function lastNoteWithMessage(): string {
+  return lastNote;
+}
+
+/** The message of something thrown, capped and on one line; never throws itself. */
+export function errorMessage(thrown: unknown): string {
+  try {
+    const text = thrown instanceof Error ? thrown.message : String(thrown);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+    return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 300);
+  } catch {
+    return 'unprintable';
+  }
 }
 
 /** The 32-hex trace id of a `traceparent` header (`00-<trace>-<span>-<flags>`), '' when malformed. */

@@ -692,4 +692,16 @@ describe('expressMetrics', () => {
     expect(res.headers.get('content-type')).toBe(f.audit.registry.contentType);
     expect(await res.text()).toContain('fake_gauge 42');
   });
+
+  it('is not audited, wherever it is mounted, while the routes beside it are', async () => {
+    const f = fakeAudit();
+    const app = express();
+    app.use(expressAudit(f.audit));
+    app.get('/ops/prometheus', expressMetrics(f.audit));
+    app.get('/policies/:id', (_req, res) => res.send('ok'));
+    const base = await listen(app);
+    expect((await call(`${base}/ops/prometheus`)).status).toBe(200);
+    expect((await call(`${base}/policies/1`)).status).toBe(200);
+    expect(f.events.map((e) => e.path)).toEqual(['/policies/1']);
+  });
 });

@@ -904,4 +904,15 @@ describe('honoMetrics', () => {
     expect(res.headers.get('content-type')).toBe(f.audit.registry.contentType);
     expect(await res.text()).toContain('fake_gauge{service="test"} 42');
   });
+
+  it('is not audited, wherever it is mounted, while the routes beside it are', async () => {
+    const f = fakeAudit();
+    const app = new Hono();
+    app.use(honoAudit(f.audit));
+    app.get('/ops/prometheus', honoMetrics(f.audit));
+    app.get('/policies/:id', (c) => c.text('ok'));
+    expect((await app.request('/ops/prometheus')).status).toBe(200);
+    expect((await app.request('/policies/1')).status).toBe(200);
+    expect(f.events.map((e) => e.path)).toEqual(['/policies/1']);
+  });
 });
