@@ -5,7 +5,15 @@
 import type { Audit } from '../audit.js';
 import { BodyKind, type CapturedEvent } from '../event.js';
 import type { BodyCapture } from './body.js';
-import { type AuditOverride, addNote, CAP, cap, errorMessage, type Principal, traceIdFrom } from './request-fields.js';
+import {
+  type AuditOverride,
+  addNote,
+  CAP,
+  cap,
+  errorMessage,
+  type Principal,
+  traceIdFrom,
+} from './request-fields.js';
 import type { RouteAction } from './route-action.js';
 
 /** Reads one value (a header, a route parameter) from its source; a module-level function. */

@@ -42,10 +42,13 @@ it('warns about a throwing resolve once, then once a minute, with the message; c
   );
   app.post('/login', (c) => c.json({ error: 'bad credentials' }, 401));
 
-  const warnings = () => logs.lines.filter((l) => l.startsWith('warn Audit could not read part of a request'));
+  const warnings = () =>
+    logs.lines.filter((l) => l.startsWith('warn Audit could not read part of a request'));
   for (let i = 0; i < 5; i++) expect((await app.request('/login', { method: 'POST' })).status).toBe(401);
   expect(warnings()).toHaveLength(1);
-  expect(warnings()[0]).toContain('audit: principal unreadable (TypeError): Cannot read properties of undefined');
+  expect(warnings()[0]).toContain(
+    'audit: principal unreadable (TypeError): Cannot read properties of undefined',
+  );
   expect(warnings()[0]).toContain('"requests":1');
 
   // A minute later, while it continues: one more line, counting what came in between.
