@@ -17,6 +17,16 @@ export const BodyKind = {
 } as const;
 export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
 
+/**
+ * The `organization_id` stored for a request no organization was known for (a failed login, a
+ * health check, a gateway that sent no tenant header). These events may concern any tenant: read
+ * them as the organization `_none` (`pdaas-audit search --org _none`, or createReader with it).
+ *
+ * @example
+ * const unknownTenant = createReader({ organizationId: NO_ORGANIZATION });
+ */
+export const NO_ORGANIZATION = '_none';
+
 export interface CapturedEvent {
   /** Request start, ms since the epoch. */
   ts: number;

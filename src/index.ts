@@ -6,6 +6,7 @@ export { Audit, type AuditStats, type CreateAuditOptions, createAudit } from './
 export type { AuditOverride, Principal } from './capture/request-fields.js';
 export type { AuditConfig, AuditOptions, OpenSearchOptions } from './config/options.js';
 export { AuditError, type AuditErrorCode, isAuditError } from './errors.js';
+export { NO_ORGANIZATION } from './event.js';
 export type { AuditLogger } from './logger.js';
 export {
   type AuditEventPage,

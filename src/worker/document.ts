@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { bodyFormat } from '../capture/body.js';
 import type { IndexRotation } from '../config/options.js';
-import { BodyKind, type CapturedEvent } from '../event.js';
+import { BodyKind, type CapturedEvent, NO_ORGANIZATION } from '../event.js';
 import { redactSegments } from '../redact/path.js';
 import { nullObject, type Sanitizer } from '../redact/sanitizer.js';
 
@@ -223,12 +223,14 @@ export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexN
   const s = ctx.sanitizer;
   // Values of route parameters named like a secret (`/verify/:code`): out of the path and target.
   const secrets = s.secretParams(e.path, e.route);
+  // Stored under a named placeholder, so that these events can be found (NO_ORGANIZATION).
+  const organization = e.organizationId || NO_ORGANIZATION;
   const source: Record<string, unknown> = {
     occurred_at: new Date(e.ts).toISOString(),
     event_id: id,
     actor_id: e.actorId || undefined,
     actor_type: e.actorType || undefined,
-    organization_id: e.organizationId || undefined,
+    organization_id: organization,
     account_id: e.accountId || undefined,
     action: e.action,
     target: e.target ? pathText(e.target, s, secrets) : undefined,
@@ -254,5 +256,5 @@ export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexN
     outcome: e.status >= 400 || (e.error !== '' && !e.error.startsWith(AUDIT_NOTE)) ? 'failure' : 'success',
     error: e.error || undefined,
   };
-  return { index: namer.name(e.ts), id, routing: e.organizationId || undefined, source };
+  return { index: namer.name(e.ts), id, routing: organization, source };
 }

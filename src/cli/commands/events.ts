@@ -2,6 +2,7 @@
 // tenant-scoped reader, which builds every query itself (the organization filter first), so no
 // flag can widen what is read.
 import type { AuditConfig } from '../../config/options.js';
+import { NO_ORGANIZATION } from '../../event.js';
 import { createReader, type EventFilter } from '../../reader/reader.js';
 import { duration, EXIT, EXIT_HELP, integer, parse, statusFilter, time, usageError } from '../args.js';
 import { type Command, loadConfig, withClient } from '../context.js';
@@ -17,7 +18,7 @@ const filterFlags = {
   outcome: { type: 'string' },
 } as const;
 
-const filterHelp = `  --org ORG          the organization (required)
+const filterHelp = `  --org ORG          the organization (required); ${NO_ORGANIZATION}: events stored without one
   --from TIME        from this time on: ISO (2026-11-01, 2026-11-01T10:00:00Z) or ago (15m, 24h, 7d)
   --to TIME          before this time (same forms)
   --actor ID         actor_id
@@ -43,7 +44,15 @@ function filterOf(values: FilterValues, now = Date.now()): EventFilter {
 }
 
 function org(values: FilterValues, command: string): string {
-  if (values.org === undefined || values.org === '') throw usageError(`${command} needs --org ORG`);
+  if (values.org === undefined) throw usageError(`${command} needs --org ORG`);
+  if (values.org.trim() === '')
+    throw usageError(
+      `--org is empty: name an organization, or ${NO_ORGANIZATION} for the events stored without one`,
+    );
+  if (values.org === NO_ORGANIZATION)
+    process.stderr.write(
+      `note: ${NO_ORGANIZATION} holds the events of requests no organization was known for; they may concern any tenant\n`,
+    );
   return values.org;
 }
 

@@ -188,6 +188,14 @@ describe('redaction in the stored document', () => {
   });
   const doc = (over: Partial<CapturedEvent>) => toDocument(bare(over), ctx, new IndexNamer(ctx)).source;
 
+  it('stores and routes an event without an organization under the placeholder _none', () => {
+    const full = toDocument(bare({ organizationId: '' }), ctx, new IndexNamer(ctx));
+    expect(full.source.organization_id).toBe('_none');
+    expect(full.routing).toBe('_none');
+    const own = toDocument(bare({ organizationId: 'org-7' }), ctx, new IndexNamer(ctx));
+    expect([own.source.organization_id, own.routing]).toEqual(['org-7', 'org-7']);
+  });
+
   it('redacts the path, the target and the user agent', () => {
     expect(
       doc({ path: `/policies/${JWT}`, target: `policy:${JWT}`, userAgent: `curl/8 token=abc123 ${JWT}` }),
