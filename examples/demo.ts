@@ -87,6 +87,10 @@ try {
     prefix: run,
     until: Date.now() + SECONDS * 1000,
   });
+  // Scraped once every event has its outcome (close() unregisters the metrics, so not after it):
+  // a scrape in the middle of delivery would show a queue and no bulk requests yet.
+  for (const until = Date.now() + 60_000; audit.stats().inFlight > 0 && Date.now() < until; )
+    await new Promise((r) => setTimeout(r, 100));
   const metrics = await (await fetch(`${app.url}/metrics`)).text();
   await app.close();
   const stats = await audit.close();
@@ -111,7 +115,7 @@ try {
   console.log('\nTwo sample events:');
   for (const sample of stored.samples) console.log(JSON.stringify(sample, null, 2));
 
-  console.log('\nMetrics excerpt (GET /metrics):');
+  console.log('\nMetrics excerpt (GET /metrics, once every event had its outcome):');
   const wanted =
     /^(audit_events_total|audit_events_latency_seconds_(sum|count)|audit_queue_size|circuit_breaker_state|audit_opensearch_write_latency_seconds_(sum|count)|audit_bulk_requests_total|audit_events_spooled_total)/;
   for (const line of metrics.split('\n')) if (wanted.test(line)) console.log(`  ${line}`);
