@@ -4,13 +4,17 @@ import { DevNode } from './dev-node.js';
 import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
 
 const usage = `usage: npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh] [--secure]
-  start    download (first time), start and wait for yellow; prints the URL
+  start    download (first time), start and wait for yellow; prints the URL and the export lines
+           that point the library, pdaas-audit and the demo at it (1 shard, 0 replicas)
   stop     stop the node; its data is kept for the next start
-  status   print the URL and plugins if running, exit 1 if not
+  status   print the URL, plugins and export lines if running, exit 1 if not
   install  download and unpack only
   --secure the node with the security plugin: https, certificates and admin password in its folder
 environment: OPENSEARCH_DEV_PORT (9250), OPENSEARCH_DEV_VERSION (2.19.4), OPENSEARCH_DEV_HEAP (512m),
   OPENSEARCH_DEV_CACHE (.cache/opensearch), OPENSEARCH_DEV_PLUGINS (extra plugin zips, comma-separated)`;
+
+const EXPORTS_NOTE =
+  '# for the library, pdaas-audit and the demo (one shard, no replicas: a one-node cluster is green only so):';
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -40,6 +44,8 @@ async function main(): Promise<number> {
       if (node.secure) {
         console.log(`CA ${node.caFile}; user ${node.adminUser}, password in ${node.nodeDir}/admin-password`);
       }
+      console.log(EXPORTS_NOTE);
+      for (const line of node.exportLines()) console.log(line);
       return 0;
     case 'stop':
       await node.stop();
@@ -56,6 +62,8 @@ async function main(): Promise<number> {
       console.log(
         `running at ${node.url} (pid ${pid}); plugins: ${plugins.trim().split('\n').join(', ') || 'none'}`,
       );
+      console.log(EXPORTS_NOTE);
+      for (const line of node.exportLines()) console.log(line);
       return 0;
     }
     case 'install': {

@@ -88,6 +88,28 @@ export class DevNode {
     return readFileSync(this.#passwordFile, 'utf8').trim();
   }
 
+  /**
+   * The shell lines that point the library, `pdaas-audit` and the demo at this node: its URL, and
+   * 1 shard with 0 replicas, without which a one-node cluster stays yellow (a replica has nowhere
+   * to go). The secure node adds its CA and admin account; the password is read from its file, so
+   * it is never printed.
+   */
+  exportLines(): string[] {
+    const quote = (s: string) => (/^[\w./:@-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+    return [
+      `export AUDIT_OPENSEARCH_URL=${this.url}`,
+      'export AUDIT_INDEX_SHARDS=1',
+      'export AUDIT_INDEX_REPLICAS=0',
+      ...(this.secure
+        ? [
+            `export AUDIT_OPENSEARCH_CA_CERTS=${quote(this.caFile)}`,
+            `export AUDIT_OPENSEARCH_USERNAME=${this.adminUser}`,
+            `export AUDIT_OPENSEARCH_PASSWORD="$(cat ${quote(this.#passwordFile)})"`,
+          ]
+        : []),
+    ];
+  }
+
   get #pidFile(): string {
     return join(this.nodeDir, 'opensearch.pid');
   }

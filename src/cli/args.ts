@@ -20,11 +20,22 @@ export type Values<O extends Options> = {
   [K in keyof O]?: O[K] extends { type: 'boolean' } ? boolean : string;
 };
 
-/** Flags every command takes. */
+/** Flags every command takes (`--url`: the OpenSearch address; `dashboards` has its own `--url`). */
 export const common = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
+  url: { type: 'string' },
 } as const satisfies Options;
+
+// The --url of the command being run. A run is one command, and every command parses its flags
+// before it loads the configuration, so loadConfig() reads it here instead of each command
+// passing it along.
+let urlFlag: string | undefined;
+
+/** The OpenSearch `--url` the current command was given, if any. */
+export function openSearchUrlFlag(): string | undefined {
+  return urlFlag;
+}
 
 /** Parses `argv` strictly: unknown flags and more than `maxPositionals` positionals are usage errors. */
 export function parse<O extends Options>(
@@ -33,6 +44,7 @@ export function parse<O extends Options>(
   maxPositionals = 0,
 ): { values: Values<O & typeof common>; positionals: string[] } {
   let parsed: { values: Values<O & typeof common>; positionals: string[] };
+  urlFlag = undefined;
   try {
     parsed = parseArgs({
       args: argv,
@@ -45,6 +57,7 @@ export function parse<O extends Options>(
   }
   if (parsed.positionals.length > maxPositionals)
     throw usageError(`unexpected argument '${parsed.positionals[maxPositionals]}'`);
+  if (!Object.hasOwn(options, 'url')) urlFlag = parsed.values.url as string | undefined;
   return parsed;
 }
 

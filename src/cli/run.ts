@@ -36,9 +36,10 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
   .join('\n')}
 
-Configured by the AUDIT_* variables of the library (connection: AUDIT_OPENSEARCH_HOST, _PORT,
-_USE_SSL, _VERIFY_CERTS, _CA_CERTS, _USERNAME, _PASSWORD, _TIMEOUT; AUDIT_INDEX_PREFIX,
-AUDIT_SPOOL_DIR). Results go to stdout (--json for programs), messages and progress to stderr.
+Configured by the AUDIT_* variables of the library (connection: AUDIT_OPENSEARCH_URL, or _HOST,
+_PORT, _USE_SSL; _VERIFY_CERTS, _CA_CERTS, _USERNAME, _PASSWORD, _TIMEOUT; AUDIT_INDEX_PREFIX,
+AUDIT_SPOOL_DIR). Every command takes --url URL[,URL...] in place of the address variables.
+Results go to stdout (--json for programs), messages and progress to stderr.
 ${EXIT_HELP}`;
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {

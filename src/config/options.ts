@@ -5,20 +5,37 @@ export type IndexRotation = 'daily' | 'weekly' | 'monthly';
 
 /**
  * Where and how to reach OpenSearch. Each field falls back to its `AUDIT_OPENSEARCH_*` variable.
+ * The address is given one of two ways: `url`, or `host` and `port`.
  *
  * @example
+ * await createAudit({ opensearch: { url: 'https://opensearch.internal:9200', caCerts: '/etc/ca.pem' } });
  * await createAudit({ opensearch: { host: 'opensearch.internal', useSsl: true, caCerts: '/etc/ca.pem' } });
  */
 export interface OpenSearchOptions {
+  /**
+   * The nodes' URLs: one, several comma-separated, or an array (the client spreads requests over
+   * them). `http://` or `https://`, a host and an optional port (default 80 or 443, as in any URL);
+   * no path, no query, and no credentials (they would be logged: use `username` and `password`).
+   * The scheme decides TLS, and all nodes share one. `AUDIT_OPENSEARCH_URL`; default unset.
+   *
+   * The other way to give the address is `host` and `port`. Both ways at the same level (both in
+   * code, or both in the environment) is `AUDIT_ERR_INVALID_OPTION` naming both; an address in
+   * code replaces one in the environment, as every code option wins over its variable.
+   *
+   * @example
+   * await createAudit({ opensearch: { url: 'http://127.0.0.1:9250' } });
+   * await createAudit({ opensearch: { url: ['https://os-1:9200', 'https://os-2:9200'], username: 'audit_writer', password } });
+   */
+  url?: string | readonly string[];
   /** Hostname or IP address, no scheme, no port. `AUDIT_OPENSEARCH_HOST`; default unset (no OpenSearch). */
   host?: string;
-  /** `AUDIT_OPENSEARCH_PORT`, 1..65535; default 9200. */
+  /** Port of `host`. `AUDIT_OPENSEARCH_PORT`, 1..65535; default 9200. */
   port?: number;
   /** `AUDIT_OPENSEARCH_USERNAME`; default unset. */
   username?: string;
   /** `AUDIT_OPENSEARCH_PASSWORD`; default unset; needs a username. Never logged. */
   password?: string;
-  /** `AUDIT_OPENSEARCH_USE_SSL`; default false. */
+  /** https to `host`. `AUDIT_OPENSEARCH_USE_SSL`; default false. With `url`, the scheme decides, and a value that disagrees is an error. */
   useSsl?: boolean;
   /** `AUDIT_OPENSEARCH_VERIFY_CERTS`; default true. */
   verifyCerts?: boolean;
@@ -108,7 +125,9 @@ export interface AuditOptions {
 }
 
 export interface OpenSearchConfig {
+  /** The host, or with `url` the first node's host. */
   readonly host: string | undefined;
+  /** The port, or with `url` the first node's port. */
   readonly port: number;
   readonly username: string | undefined;
   readonly password: string | undefined;
@@ -116,8 +135,10 @@ export interface OpenSearchConfig {
   readonly verifyCerts: boolean;
   readonly caCerts: string | undefined;
   readonly timeoutSeconds: number;
-  /** `http[s]://host:port`, or undefined when no host is configured. */
+  /** The nodes as `http[s]://host:port`, comma-separated; undefined when no OpenSearch is configured. */
   readonly url: string | undefined;
+  /** The nodes as `http[s]://host:port`, for the client's connection pool; empty without OpenSearch. */
+  readonly nodes: readonly string[];
 }
 
 /**

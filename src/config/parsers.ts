@@ -13,6 +13,8 @@ export interface Parser<T> {
   readonly expected: string;
   readonly fromEnv: (raw: string) => Parsed<T>;
   readonly fromCode: (value: unknown) => Parsed<T>;
+  /** For a refused value, what is wrong with it when more can be said than `expected`; the message follows the variable's name. */
+  readonly why?: (value: unknown) => string | undefined;
 }
 
 export const INTEGER = /^-?\d+$/;
@@ -78,6 +80,71 @@ export const host = string('a hostname or IP address without scheme or port', (s
   return s.split('.').every((label) => LABEL.test(label)) ? s : INVALID;
 });
 
+/** `entry` with everything from `//` to its last `@` hidden: a message may show a URL, never a password in it. */
+export function hideUserinfo(entry: string): string {
+  const at = entry.lastIndexOf('@');
+  if (at < 0) return entry;
+  const start = entry.indexOf('//');
+  return `${start >= 0 && start < at ? entry.slice(0, start + 2) : ''}***${entry.slice(at)}`;
+}
+
+const URLS_EXPECTED =
+  'comma-separated http(s)://host[:port] URLs (port default 80/443), one scheme, no path or credentials';
+
+/** The node URLs a string (comma-separated) or an array of them holds, normalized to `scheme://host:port`, or why not. */
+function nodeUrls(value: unknown): readonly string[] | string {
+  const parts =
+    typeof value === 'string'
+      ? [value]
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value
+        : undefined;
+  if (parts === undefined) return `must be ${URLS_EXPECTED}, got a ${typeof value}`;
+  const entries = parts.flatMap((p) => p.split(',').map((s) => s.trim())).filter((s) => s.length > 0);
+  if (entries.length === 0) return `must be ${URLS_EXPECTED}, got ${JSON.stringify(parts.join(','))}`;
+  const urls: URL[] = [];
+  for (const entry of entries) {
+    const shown = JSON.stringify(hideUserinfo(entry));
+    let u: URL;
+    try {
+      u = new URL(entry);
+    } catch {
+      return `must be ${URLS_EXPECTED}, got ${shown}`;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      return `must use http:// or https://, got ${shown}`;
+    // A URL is printed in logs, errors and `pdaas-audit config`: a password in it would go along.
+    if (u.username !== '' || u.password !== '' || entry.includes('@'))
+      return `must not contain a user name or password (${shown}): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead`;
+    if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || /[?#]/.test(entry))
+      return `must be a node's address without a path, query or fragment, got ${shown}`;
+    urls.push(u);
+  }
+  const schemes = new Set(urls.map((u) => u.protocol));
+  if (schemes.size > 1) {
+    const first = (scheme: string) => JSON.stringify(urls.find((u) => u.protocol === scheme)?.host);
+    return `mixes http (${first('http:')}) and https (${first('https:')}): every node of a cluster is reached the same way`;
+  }
+  return urls.map((u) => `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`);
+}
+
+/** OpenSearch node URLs (AUDIT_OPENSEARCH_URL): the scheme decides TLS; credentials, paths and mixed schemes are refused. */
+export const urlList: Parser<readonly string[]> = {
+  expected: URLS_EXPECTED,
+  fromEnv: (raw) => {
+    const r = nodeUrls(raw);
+    return typeof r === 'string' ? INVALID : r;
+  },
+  fromCode: (v) => {
+    const r = nodeUrls(v);
+    return typeof r === 'string' ? INVALID : r;
+  },
+  why: (v) => {
+    const r = nodeUrls(v);
+    return typeof r === 'string' ? r : undefined;
+  },
+};
+
 export const readableFile = string('the path of a readable file', (s) => {
   if (s.length === 0) return INVALID;
   try {
@@ -108,6 +175,16 @@ export const pathList: Parser<readonly string[]> = {
   },
   fromCode: (v) =>
     Array.isArray(v) && v.every((p) => typeof p === 'string' && p.startsWith('/')) ? [...v] : INVALID,
+  // Names the entries at fault: in a list of ten, "got '/metrics,health,...'" hides which one.
+  why: (v) => {
+    const entries =
+      typeof v === 'string' ? v.split(',').map((p) => p.trim()) : Array.isArray(v) ? v : undefined;
+    const bad = entries?.filter((p) => typeof p !== 'string' || (p !== '' && !p.startsWith('/')));
+    if (!bad || bad.length === 0) return undefined;
+    const shown = bad.map((p) => (typeof p === 'string' ? JSON.stringify(p) : typeof p)).join(', ');
+    const hint = bad.every((p) => typeof p === 'string') ? ` (as in "/${bad[0]}")` : '';
+    return `must be a comma-separated list of paths, each starting with "/": ${shown} ${bad.length === 1 ? 'does' : 'do'} not${hint}; got ${JSON.stringify(v)}`;
+  },
 };
 
 export const rotation = oneOf<IndexRotation>('daily', 'weekly', 'monthly');

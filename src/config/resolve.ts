@@ -1,11 +1,11 @@
 // Options and AUDIT_* environment variables, resolved once at start by walking the settings table
 // (settings.ts): every wrong value and unknown option is reported in one error, and the result is
 // frozen. Code options win over the environment.
-import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { AuditError } from '../errors.js';
+import { type Given, resolveAddress } from './address.js';
 import type { AuditConfig, AuditOptions } from './options.js';
-import { INVALID } from './parsers.js';
+import { hideUserinfo, INVALID } from './parsers.js';
 import { specs } from './settings.js';
 
 const topKeys = new Set<string>(['opensearch']);
@@ -75,6 +75,7 @@ export function resolveConfig(options: AuditOptions = {}, env: NodeJS.ProcessEnv
 
   const values: Record<string, unknown> = {};
   const source: Record<string, string> = {};
+  const given: Record<string, Given> = {};
   for (const s of specs) {
     const fromCode = s.option.startsWith('opensearch.')
       ? nested[s.option.slice('opensearch.'.length)]
@@ -84,13 +85,20 @@ export function resolveConfig(options: AuditOptions = {}, env: NodeJS.ProcessEnv
     if (fromCode !== undefined) {
       value = s.parser.fromCode(fromCode);
       source[s.option] = s.option;
+      given[s.option] = { name: s.option, level: 'code' };
     } else if (raw !== undefined) {
       value = s.parser.fromEnv(raw);
       source[s.option] = s.env ?? s.option;
+      given[s.option] = { name: s.env ?? s.option, level: 'env' };
     }
     if (value === INVALID) {
-      const got = show(fromCode !== undefined ? fromCode : raw, s.secret);
-      problems.push(`${source[s.option]} must be ${s.parser.expected}, got ${got}`);
+      const input = fromCode !== undefined ? fromCode : raw;
+      const why = s.parser.why?.(input);
+      problems.push(
+        why !== undefined
+          ? `${source[s.option]} ${why}`
+          : `${source[s.option]} must be ${s.parser.expected}, got ${show(input, s.secret)}`,
+      );
     }
     if (value === undefined || value === INVALID) {
       value = typeof s.fallback === 'function' ? s.fallback(values) : s.fallback;
@@ -102,6 +110,8 @@ export function resolveConfig(options: AuditOptions = {}, env: NodeJS.ProcessEnv
       `${source['opensearch.password']} is set but neither AUDIT_OPENSEARCH_USERNAME nor opensearch.username is`,
     );
   }
+  const address = resolveAddress(values, given);
+  if ('problem' in address) problems.push(address.problem);
   if (problems.length > 0) {
     // A password pasted into the wrong variable must not reach the log either.
     let message = problems.join('; ');
@@ -119,26 +129,34 @@ export function resolveConfig(options: AuditOptions = {}, env: NodeJS.ProcessEnv
     else config[s.option] = values[s.option];
     if (s.option === 'serviceVersion') config.opensearch = opensearch; // keep the table's order
   }
-  const h = opensearch.host as string | undefined;
-  opensearch.url =
-    h === undefined
-      ? undefined
-      : `${opensearch.useSsl ? 'https' : 'http'}://${isIP(h) === 6 ? `[${h}]` : h}:${opensearch.port}`;
+  if (!('problem' in address)) {
+    const { nodes, ...where } = address;
+    Object.assign(opensearch, where, {
+      url: nodes.length === 0 ? undefined : nodes.join(','),
+      nodes,
+    });
+  }
   return deepFreeze(config as unknown as AuditConfig);
 }
 
 /**
  * The effective settings for the "Audit system initialized" log line: the config with the password
- * replaced by '***'.
+ * replaced by '***' (and, should a config not made by resolveConfig carry one, a user and password
+ * in a node URL hidden).
  *
  * @example
  * logger.info(describeConfig(config), 'Audit system initialized');
  */
 export function describeConfig(config: AuditConfig): Record<string, unknown> {
-  const { password, ...opensearch } = config.opensearch;
+  const { password, url, nodes, ...opensearch } = config.opensearch;
   return {
     ...config,
-    opensearch: { ...opensearch, password: password === undefined ? undefined : '***' },
+    opensearch: {
+      ...opensearch,
+      url: url?.split(',').map(hideUserinfo).join(','),
+      nodes: nodes.map(hideUserinfo),
+      password: password === undefined ? undefined : '***',
+    },
     excludedPaths: [...config.excludedPaths],
   };
 }

@@ -17,6 +17,7 @@ import {
   readableFile,
   rotation,
   text,
+  urlList,
 } from './parsers.js';
 
 type TopKey = Exclude<keyof AuditOptions, 'opensearch'>;
@@ -60,11 +61,12 @@ export const specs: readonly Spec[] = [
   spec('serviceName',               'AUDIT_SERVICE_NAME',             indexName,                'api',         'service name on every event and in index names'),
   spec('environment',               'AUDIT_ENVIRONMENT',              text(100),                'development', 'environment name on every event'),
   spec('serviceVersion',            'AUDIT_SERVICE_VERSION',          text(100),                '0.0.0',       'service version on every event'),
-  spec('opensearch.host',           'AUDIT_OPENSEARCH_HOST',          host,                     undefined,     'OpenSearch host; unset: no OpenSearch'),
-  spec('opensearch.port',           'AUDIT_OPENSEARCH_PORT',          integer(1, 65535),        9200,          'OpenSearch port'),
+  spec('opensearch.url',            'AUDIT_OPENSEARCH_URL',           urlList,                  undefined,     'OpenSearch node URLs, instead of AUDIT_OPENSEARCH_HOST/PORT (both in env or both in code: an error; code wins over env); the scheme decides TLS'),
+  spec('opensearch.host',           'AUDIT_OPENSEARCH_HOST',          host,                     undefined,     'OpenSearch host; unset (and no AUDIT_OPENSEARCH_URL): no OpenSearch'),
+  spec('opensearch.port',           'AUDIT_OPENSEARCH_PORT',          integer(1, 65535),        9200,          'OpenSearch port of AUDIT_OPENSEARCH_HOST'),
   spec('opensearch.username',       'AUDIT_OPENSEARCH_USERNAME',      text(1000),               undefined,     'basic-auth user'),
   spec('opensearch.password',       'AUDIT_OPENSEARCH_PASSWORD',      text(1000),               undefined,     'basic-auth password, needs a username, never logged', { secret: true }),
-  spec('opensearch.useSsl',         'AUDIT_OPENSEARCH_USE_SSL',       boolean,                  false,         'connect with https'),
+  spec('opensearch.useSsl',         'AUDIT_OPENSEARCH_USE_SSL',       boolean,                  false,         'connect to AUDIT_OPENSEARCH_HOST with https (with a URL the scheme decides, and a contradicting value is an error)'),
   spec('opensearch.verifyCerts',    'AUDIT_OPENSEARCH_VERIFY_CERTS',  boolean,                  true,          'verify the server certificate'),
   spec('opensearch.caCerts',        'AUDIT_OPENSEARCH_CA_CERTS',      readableFile,             undefined,     'CA bundle (PEM) to verify the server with'),
   spec('opensearch.timeoutSeconds', 'AUDIT_OPENSEARCH_TIMEOUT',       decimal(0, 600, true),    30,            'request timeout, seconds'),

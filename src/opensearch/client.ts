@@ -23,16 +23,17 @@ export function connect(options: OpenSearchOptions = {}): Client {
   if (!opensearch.url)
     throw new AuditError(
       'AUDIT_ERR_INVALID_OPTION',
-      'connect() needs opensearch.host or AUDIT_OPENSEARCH_HOST',
+      'connect() needs opensearch.url or AUDIT_OPENSEARCH_URL (or opensearch.host, AUDIT_OPENSEARCH_HOST)',
     );
   return createClient(opensearch);
 }
 
 /** The client of the pipeline and the CLI, from resolved settings. */
 export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: number } = {}): Client {
-  if (!os.url) throw new TypeError('createClient needs opensearch.host');
+  if (os.nodes.length === 0) throw new TypeError('createClient needs opensearch.url or opensearch.host');
   return new Client({
-    node: os.url,
+    // Every node the address names: the client's pool spreads requests and skips a dead one.
+    node: [...os.nodes],
     ...(os.username !== undefined && { auth: { username: os.username, password: os.password ?? '' } }),
     ...(os.useSsl && {
       ssl: {
@@ -47,14 +48,22 @@ export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: num
 }
 
 /**
- * A coded process warning (`AUDIT_WARN_TLS_UNVERIFIED`) when a production deployment talks TLS
- * without verifying the server: legal, but it lets anyone in the middle read the audit trail.
+ * Coded process warnings for a production deployment whose connection is legal but readable by
+ * anyone in the middle: TLS without verifying the server (`AUDIT_WARN_TLS_UNVERIFIED`), and a
+ * password sent over plain http (`AUDIT_WARN_CREDENTIALS_PLAINTEXT`), where every request carries it.
  */
 export function warnIfInsecure(os: OpenSearchConfig, environment: string): void {
-  if (os.url && os.useSsl && !os.verifyCerts && environment.toLowerCase().startsWith('prod')) {
+  if (!os.url || !environment.toLowerCase().startsWith('prod')) return;
+  if (os.useSsl && !os.verifyCerts) {
     process.emitWarning(
       `AUDIT_OPENSEARCH_VERIFY_CERTS=false in ${environment}: the OpenSearch certificate is not verified`,
       { code: 'AUDIT_WARN_TLS_UNVERIFIED', type: 'AuditWarning' },
+    );
+  }
+  if (!os.useSsl && os.username !== undefined) {
+    process.emitWarning(
+      `OpenSearch credentials of user ${os.username} go over plain http in ${environment}: use an https:// URL (or AUDIT_OPENSEARCH_USE_SSL=true)`,
+      { code: 'AUDIT_WARN_CREDENTIALS_PLAINTEXT', type: 'AuditWarning' },
     );
   }
 }

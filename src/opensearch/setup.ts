@@ -22,6 +22,7 @@ import {
   type TemplateOptions,
   templateDifferences,
   templateName,
+  templateSettingsMismatch,
 } from './template.js';
 
 export type ItemKind = 'template' | 'policy' | 'role' | 'user';
@@ -306,17 +307,46 @@ export async function ensureIndex(client: Client, index: string): Promise<'creat
   throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} answered ${describe(answer)}`);
 }
 
+/** Reports a template mismatch; by default as a process warning (a worker thread's goes to stderr). */
+export type TemplateWarn = (
+  message: string,
+  fields: { template: string; code: 'AUDIT_WARN_TEMPLATE_DIFFERS' },
+) => void;
+
+const emitTemplateWarning: TemplateWarn = (message, { code }) =>
+  process.emitWarning(message, { code, type: 'AuditWarning' });
+
+// Mismatches already reported by this thread: ensureTemplate runs before the first write to every
+// new index, and one warning per template and values says it all.
+const reported = new Set<string>();
+
 /**
  * Installs the template when it is missing and leaves one that exists alone, as the workers do
- * before their first write to an index (changing an installed template is setup's decision).
+ * before their first write to an index (changing an installed template is setup's decision). An
+ * installed template whose shard or replica counts differ from `opts` is reported once per thread
+ * (`AUDIT_WARN_TEMPLATE_DIFFERS`, through `warn` or as a process warning), never rewritten.
+ *
+ * @example
+ * await ensureTemplate(client, { prefix: 'audit', shards: 1, replicas: 0 }, (msg) => log.warn(msg));
  */
 export async function ensureTemplate(
   client: Client,
   opts: TemplateOptions,
+  warn: TemplateWarn = emitTemplateWarning,
 ): Promise<'installed' | 'present'> {
-  const path = `/_index_template/${encodeURIComponent(templateName(opts.prefix ?? 'audit'))}`;
+  const name = templateName(opts.prefix ?? 'audit');
+  const path = `/_index_template/${encodeURIComponent(name)}`;
   const current = await send(client, 'GET', path);
-  if (current.statusCode === 200) return 'present';
+  if (current.statusCode === 200) {
+    const installed = (current.body as { index_templates?: { index_template?: unknown }[] })
+      .index_templates?.[0]?.index_template;
+    const mismatch = templateSettingsMismatch(installed, opts);
+    if (mismatch !== undefined && !reported.has(mismatch)) {
+      reported.add(mismatch);
+      warn(mismatch, { template: name, code: 'AUDIT_WARN_TEMPLATE_DIFFERS' });
+    }
+    return 'present';
+  }
   if (current.statusCode !== 404)
     throw new AuditError('AUDIT_ERR_OPENSEARCH', `GET ${path} answered ${describe(current)}`);
   expectOk(await send(client, 'PUT', path, indexTemplate(opts)), `PUT ${path}`);

@@ -114,3 +114,32 @@ export function templateDifferences(
 ): string[] {
   return differences(comparable(expected), comparable(installed as Parameters<typeof comparable>[0]));
 }
+
+/**
+ * When the installed template (a `GET _index_template` entry's `index_template`) would give new
+ * indices other shard or replica counts than `opts` asks for: one sentence naming both values and
+ * the way out, else undefined. Only these two: they decide whether a cluster can be green, and
+ * another service sharing the template (same prefix) may have installed it with its own values.
+ *
+ * @example
+ * templateSettingsMismatch(installed, { prefix: 'audit', shards: 1, replicas: 0 });
+ */
+export function templateSettingsMismatch(installed: unknown, opts: TemplateOptions): string | undefined {
+  const { prefix = 'audit', shards = 5, replicas = 1 } = opts;
+  const settings = flatSettings(
+    (installed as { template?: { settings?: unknown } } | undefined)?.template?.settings,
+  );
+  const differing = [
+    ['number_of_shards', settings['index.number_of_shards'], shards, 'AUDIT_INDEX_SHARDS'],
+    ['number_of_replicas', settings['index.number_of_replicas'], replicas, 'AUDIT_INDEX_REPLICAS'],
+  ].filter(([, have, want]) => have !== String(want)) as [string, string | undefined, number, string][];
+  if (differing.length === 0) return undefined;
+  const values = differing
+    .map(([key, have, want, env]) => `${key} ${have ?? 'not set'} installed, ${want} configured (${env})`)
+    .join('; ');
+  const match = differing
+    .filter(([, have]) => have !== undefined)
+    .map(([, have, , env]) => `${env}=${have}`)
+    .join(' ');
+  return `Index template ${templateName(prefix)} differs from this service's settings: ${values}. It is left as installed (another service may share it) and new ${prefix}-* indices get its values: run \`pdaas-audit setup\` to install this service's values${match ? `, or set ${match} to match it` : ''}.`;
+}

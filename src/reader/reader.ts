@@ -369,7 +369,9 @@ export function createReader(options: ReaderOptions): AuditReader {
   const config = resolveConfig(rest);
   warnIfInsecure(config.opensearch, config.environment);
   if (!client && !config.opensearch.url)
-    invalid('a reader needs OpenSearch: set AUDIT_OPENSEARCH_HOST or opensearch.host');
+    invalid(
+      'a reader needs OpenSearch: set AUDIT_OPENSEARCH_URL (or AUDIT_OPENSEARCH_HOST), or opensearch.url',
+    );
   const index = allServices ? `${config.indexPrefix}-*` : `${config.indexPrefix}-${config.serviceName}-*`;
   return new AuditReader(
     client ?? createClient(config.opensearch),

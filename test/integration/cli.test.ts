@@ -89,7 +89,7 @@ describe('pdaas-audit setup and health', () => {
     const noHost = await pdaas(['health'], { ...env, AUDIT_OPENSEARCH_HOST: undefined });
     expect(noHost.code).toBe(1);
     expect(noHost.stdout.trim().split('\n').at(-1)).toBe(
-      'unhealthy: cluster: AUDIT_OPENSEARCH_HOST is not set',
+      'unhealthy: cluster: no OpenSearch address: pass --url or set AUDIT_OPENSEARCH_URL (or _HOST)',
     );
     const unreachable = await pdaas(['health', '--json'], { ...env, AUDIT_OPENSEARCH_PORT: '1' });
     expect(unreachable.code).toBe(1);

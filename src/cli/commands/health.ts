@@ -42,7 +42,11 @@ exit codes: 0 healthy, 1 degraded or unhealthy, 2 usage error`,
     let report: HealthReport;
     if (!os.url) {
       const checks: Check[] = [
-        { name: 'cluster', status: 'fail', detail: 'AUDIT_OPENSEARCH_HOST is not set' },
+        {
+          name: 'cluster',
+          status: 'fail',
+          detail: 'no OpenSearch address: pass --url or set AUDIT_OPENSEARCH_URL (or _HOST)',
+        },
       ];
       report = { ...verdictOf(checks), checks };
     } else {

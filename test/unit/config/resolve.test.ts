@@ -108,6 +108,7 @@ describe('resolveConfig', () => {
       caCerts: undefined,
       timeoutSeconds: 30,
       url: undefined,
+      nodes: [],
     });
   });
 
@@ -135,6 +136,7 @@ describe('resolveConfig', () => {
       caCerts: caFile,
       timeoutSeconds: 30,
       url: 'https://opensearch.prod.internal:9200',
+      nodes: ['https://opensearch.prod.internal:9200'],
     });
     expect(captureDisabled(c)).toBe(false);
   });
@@ -179,6 +181,13 @@ describe('resolveConfig', () => {
     expect(c.opensearch.url).toBe('http://[::1]:9200');
     expect(c.spoolDir).toBe(resolve(process.cwd(), 'var/spool'));
     expect(resolveConfig({}, { AUDIT_EXCLUDED_PATHS: '' }).excludedPaths).toEqual([]);
+    // A wrong entry is named, not just the whole list.
+    expect(invalid(() => resolveConfig({}, { AUDIT_EXCLUDED_PATHS: '/metrics,health' })).message).toBe(
+      'AUDIT_EXCLUDED_PATHS must be a comma-separated list of paths, each starting with "/": "health" does not (as in "/health"); got "/metrics,health"',
+    );
+    expect(invalid(() => resolveConfig({ excludedPaths: ['/a', 'b', 'c'] }, {})).message).toBe(
+      'excludedPaths must be a comma-separated list of paths, each starting with "/": "b", "c" do not (as in "/b"); got ["/a","b","c"]',
+    );
     expect(resolveConfig({}, { AUDIT_OPENSEARCH_HOST: '10.0.0.7' }).opensearch.url).toBe(
       'http://10.0.0.7:9200',
     );
@@ -230,6 +239,7 @@ describe('wrong values', () => {
     ['AUDIT_SERVICE_NAME', 'a'.repeat(101), '1 to 100'],
     ['AUDIT_ENVIRONMENT', '', 'non-empty string'],
     ['AUDIT_SERVICE_VERSION', 'v'.repeat(101), 'at most 100'],
+    ['AUDIT_OPENSEARCH_URL', 'opensearch 9200', 'comma-separated http(s)://host[:port] URLs'],
     ['AUDIT_OPENSEARCH_HOST', 'https://opensearch:9200', 'without scheme or port'],
     ['AUDIT_OPENSEARCH_HOST', 'opensearch:9200', 'without scheme or port'],
     ['AUDIT_OPENSEARCH_HOST', '300.1.1.1', 'hostname or IP'],

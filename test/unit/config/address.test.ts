@@ -1,0 +1,226 @@
+// The OpenSearch address as URLs (AUDIT_OPENSEARCH_URL, opensearch.url) next to the deployment
+// guide's host and port: what a URL may hold, the exact messages of what it may not, and the rule
+// when both forms are given.
+import { describe, expect, it } from 'vitest';
+import { describeConfig, resolveConfig } from '../../../src/config/resolve.js';
+import { type AuditError, isAuditError } from '../../../src/errors.js';
+
+function invalid(fn: () => unknown): AuditError {
+  try {
+    fn();
+  } catch (err) {
+    expect(isAuditError(err, 'AUDIT_ERR_INVALID_OPTION'), String(err)).toBe(true);
+    return err as AuditError;
+  }
+  throw new Error('expected AUDIT_ERR_INVALID_OPTION, nothing was thrown');
+}
+
+const message = (env: Record<string, string>, options = {}) =>
+  invalid(() => resolveConfig(options, env)).message;
+
+const EXPECTED =
+  'comma-separated http(s)://host[:port] URLs (port default 80/443), one scheme, no path or credentials';
+const SAME_WAY = 'give the OpenSearch address one way, as URLs or as host and port, and unset the other';
+
+describe('AUDIT_OPENSEARCH_URL', () => {
+  it('takes the URL the dev node prints: scheme, host and port, and http means no TLS', () => {
+    const os = resolveConfig({}, { AUDIT_OPENSEARCH_URL: 'http://127.0.0.1:9250' }).opensearch;
+    expect(os).toMatchObject({
+      url: 'http://127.0.0.1:9250',
+      nodes: ['http://127.0.0.1:9250'],
+      host: '127.0.0.1',
+      port: 9250,
+      useSsl: false,
+    });
+  });
+
+  it('takes several nodes, comma-separated, in order; https turns TLS on', () => {
+    const os = resolveConfig(
+      {},
+      { AUDIT_OPENSEARCH_URL: ' https://os-1:9200, https://os-2:9201/ ,' },
+    ).opensearch;
+    expect(os.nodes).toEqual(['https://os-1:9200', 'https://os-2:9201']);
+    expect(os.url).toBe('https://os-1:9200,https://os-2:9201');
+    expect(os).toMatchObject({ host: 'os-1', port: 9200, useSsl: true });
+  });
+
+  it("writes the scheme's port when none is given, lowercases the host and keeps IPv6 brackets", () => {
+    expect(resolveConfig({}, { AUDIT_OPENSEARCH_URL: 'https://OS.Example' }).opensearch.nodes).toEqual([
+      'https://os.example:443',
+    ]);
+    expect(resolveConfig({}, { AUDIT_OPENSEARCH_URL: 'http://os' }).opensearch.nodes).toEqual([
+      'http://os:80',
+    ]);
+    const v6 = resolveConfig({}, { AUDIT_OPENSEARCH_URL: 'http://[::1]:9200' }).opensearch;
+    expect(v6.nodes).toEqual(['http://[::1]:9200']);
+    expect(v6.host).toBe('::1');
+  });
+
+  it('takes the option as a string or an array of strings', () => {
+    expect(resolveConfig({ opensearch: { url: 'http://a:1,http://b:2' } }, {}).opensearch.nodes).toEqual([
+      'http://a:1',
+      'http://b:2',
+    ]);
+    expect(resolveConfig({ opensearch: { url: ['http://a:1', 'http://b:2'] } }, {}).opensearch.url).toBe(
+      'http://a:1,http://b:2',
+    );
+  });
+
+  it.each([
+    [
+      'http://admin:s3cret-Pw@127.0.0.1:9250',
+      'AUDIT_OPENSEARCH_URL must not contain a user name or password ("http://***@127.0.0.1:9250"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+    ],
+    [
+      'http://admin@127.0.0.1:9250',
+      'AUDIT_OPENSEARCH_URL must not contain a user name or password ("http://***@127.0.0.1:9250"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+    ],
+    ['ftp://os:21', 'AUDIT_OPENSEARCH_URL must use http:// or https://, got "ftp://os:21"'],
+    ['localhost:9200', 'AUDIT_OPENSEARCH_URL must use http:// or https://, got "localhost:9200"'],
+    [
+      'http://os:9200/audit',
+      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200/audit"`,
+    ],
+    [
+      'http://os:9200/?pretty',
+      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200/?pretty"`,
+    ],
+    [
+      'http://os:9200#x',
+      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200#x"`,
+    ],
+    [
+      'http://a:9200,https://b:9200',
+      'AUDIT_OPENSEARCH_URL mixes http ("a:9200") and https ("b:9200"): every node of a cluster is reached the same way',
+    ],
+    ['os 9200', `AUDIT_OPENSEARCH_URL must be ${EXPECTED}, got "os 9200"`],
+    ['', `AUDIT_OPENSEARCH_URL must be ${EXPECTED}, got ""`],
+    [' , ', `AUDIT_OPENSEARCH_URL must be ${EXPECTED}, got " , "`],
+    ['http://:9200', `AUDIT_OPENSEARCH_URL must be ${EXPECTED}, got "http://:9200"`],
+  ])('refuses %j with its own message', (url, expected) => {
+    expect(message({ AUDIT_OPENSEARCH_URL: url })).toBe(expected);
+  });
+
+  it('never shows a password written into a URL, in any message', () => {
+    for (const url of [
+      'http://admin:s3cret-Pw@os:9200',
+      'https://admin:s3cret-Pw@os:9200/path',
+      'http://ok:9200,http://u:s3cret-Pw@b:9200',
+      'admin:s3cret-Pw@os:9200',
+      'http://u:s3cret/Pw@os:9200',
+    ]) {
+      const text = message({ AUDIT_OPENSEARCH_URL: url });
+      expect(text).not.toContain('s3cret');
+      expect(text).not.toContain('admin');
+    }
+    expect(message({}, { opensearch: { url: 'http://u:s3cret-Pw@os:9200' } })).toBe(
+      'opensearch.url must not contain a user name or password ("http://***@os:9200"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+    );
+  });
+
+  it('names the option for a wrong code value', () => {
+    expect(message({}, { opensearch: { url: 42 as never } })).toBe(
+      `opensearch.url must be ${EXPECTED}, got a number`,
+    );
+  });
+
+  it('keeps the password out of describeConfig', () => {
+    const config = resolveConfig(
+      {},
+      {
+        AUDIT_OPENSEARCH_URL: 'https://os-1:9200,https://os-2:9200',
+        AUDIT_OPENSEARCH_USERNAME: 'audit_writer',
+        AUDIT_OPENSEARCH_PASSWORD: 'Pa55-zebra-QUOKKA-91!',
+      },
+    );
+    const described = describeConfig(config);
+    expect(JSON.stringify(described)).not.toContain('Pa55-zebra');
+    expect(described.opensearch).toMatchObject({
+      url: 'https://os-1:9200,https://os-2:9200',
+      nodes: ['https://os-1:9200', 'https://os-2:9200'],
+      username: 'audit_writer',
+      password: '***',
+    });
+    // A hand-made config with credentials in a node URL is hidden too.
+    const leaky = {
+      ...config,
+      opensearch: { ...config.opensearch, url: 'http://u:pw-XYZ@h:1', nodes: ['http://u:pw-XYZ@h:1'] },
+    };
+    expect(JSON.stringify(describeConfig(leaky))).not.toContain('pw-XYZ');
+  });
+});
+
+describe('URL and host/port both given', () => {
+  it('is an error naming both when both are variables', () => {
+    expect(message({ AUDIT_OPENSEARCH_URL: 'http://a:9250', AUDIT_OPENSEARCH_HOST: 'b' })).toBe(
+      `AUDIT_OPENSEARCH_URL is set together with AUDIT_OPENSEARCH_HOST: ${SAME_WAY}`,
+    );
+    expect(
+      message({
+        AUDIT_OPENSEARCH_URL: 'http://a:9250',
+        AUDIT_OPENSEARCH_HOST: 'b',
+        AUDIT_OPENSEARCH_PORT: '9200',
+      }),
+    ).toBe(
+      `AUDIT_OPENSEARCH_URL is set together with AUDIT_OPENSEARCH_HOST and AUDIT_OPENSEARCH_PORT: ${SAME_WAY}`,
+    );
+    expect(message({ AUDIT_OPENSEARCH_URL: 'http://a:9250', AUDIT_OPENSEARCH_PORT: '9200' })).toBe(
+      `AUDIT_OPENSEARCH_URL is set together with AUDIT_OPENSEARCH_PORT: ${SAME_WAY}`,
+    );
+  });
+
+  it('is an error naming both when both are options', () => {
+    expect(message({}, { opensearch: { url: 'http://a:9250', host: 'b' } })).toBe(
+      `opensearch.url is set together with opensearch.host: ${SAME_WAY}`,
+    );
+    // a code port cannot complete an address the environment gives as a URL
+    expect(message({ AUDIT_OPENSEARCH_URL: 'http://a:9250' }, { opensearch: { port: 9201 } })).toBe(
+      `AUDIT_OPENSEARCH_URL is set together with opensearch.port: ${SAME_WAY}`,
+    );
+  });
+
+  it('lets an address in code replace the one in the environment, whichever form each has', () => {
+    const guide = {
+      AUDIT_OPENSEARCH_HOST: 'opensearch.prod.internal',
+      AUDIT_OPENSEARCH_PORT: '9200',
+      AUDIT_OPENSEARCH_USE_SSL: 'true',
+    };
+    expect(resolveConfig({ opensearch: { url: 'http://127.0.0.1:9250' } }, guide).opensearch).toMatchObject({
+      nodes: ['http://127.0.0.1:9250'],
+      useSsl: false,
+    });
+    expect(
+      resolveConfig({ opensearch: { host: 'code-host' } }, { AUDIT_OPENSEARCH_URL: 'http://a:9250' })
+        .opensearch,
+    ).toMatchObject({ nodes: ['http://code-host:9200'], host: 'code-host', port: 9200 });
+  });
+
+  it('keeps the guide’s host, port and TLS variables working exactly as before', () => {
+    const os = resolveConfig(
+      {},
+      {
+        AUDIT_OPENSEARCH_HOST: 'opensearch.prod.internal',
+        AUDIT_OPENSEARCH_PORT: '9200',
+        AUDIT_OPENSEARCH_USE_SSL: 'true',
+      },
+    ).opensearch;
+    expect(os).toMatchObject({
+      url: 'https://opensearch.prod.internal:9200',
+      nodes: ['https://opensearch.prod.internal:9200'],
+    });
+    expect(resolveConfig({}, {}).opensearch).toMatchObject({ url: undefined, nodes: [] });
+  });
+
+  it('lets AUDIT_OPENSEARCH_USE_SSL agree with the scheme, and refuses it when it disagrees', () => {
+    expect(
+      resolveConfig({}, { AUDIT_OPENSEARCH_URL: 'https://a:9200', AUDIT_OPENSEARCH_USE_SSL: 'true' })
+        .opensearch.useSsl,
+    ).toBe(true);
+    expect(message({ AUDIT_OPENSEARCH_URL: 'http://a:9200', AUDIT_OPENSEARCH_USE_SSL: 'true' })).toBe(
+      'AUDIT_OPENSEARCH_USE_SSL is true but AUDIT_OPENSEARCH_URL is http: with URLs the scheme decides TLS; unset AUDIT_OPENSEARCH_USE_SSL or change the scheme',
+    );
+    expect(message({ AUDIT_OPENSEARCH_URL: 'https://a:9200' }, { opensearch: { useSsl: false } })).toBe(
+      'opensearch.useSsl is false but AUDIT_OPENSEARCH_URL is https: with URLs the scheme decides TLS; unset opensearch.useSsl or change the scheme',
+    );
+  });
+});
