@@ -183,6 +183,11 @@ export class Audit {
     });
     if (this.config.handleSignals) this.#removeSignalHandlers = drainOnSignals(() => this.close(), this.#log);
     this.#log.info(describeConfig(this.config), 'Audit system initialized');
+    if (!this.config.opensearch.url)
+      this.#log.info(
+        { spoolDir: this.config.spoolDir },
+        'No OpenSearch configured: events are kept in the local spool',
+      );
   }
 
   /**

@@ -10,6 +10,12 @@ import type { AuditConfig } from '../config/options.js';
 import { Stat } from '../layout.js';
 import type { StatRow } from '../metrics/stat-row.js';
 import { type BulkItemResult, gzipBody, ndjson, postBulk } from '../opensearch/bulk.js';
+import {
+  type Explanation,
+  explainFailure,
+  explainFailureChecked,
+  explainRefusedItems,
+} from '../opensearch/explain.js';
 import { ensureIndex, ensureTemplate } from '../opensearch/setup.js';
 import { templateName } from '../opensearch/template.js';
 import type { AuditDocument } from '../worker/document.js';
@@ -56,6 +62,13 @@ export function backoffMs(
 
 export class BulkSink {
   readonly #known = new Set<string>();
+  /**
+   * The cause of failure last logged (explainFailure's `cause`): a cause is logged once, not per
+   * batch, and again only after it changed or the breaker closed meanwhile.
+   */
+  #reported: string | undefined;
+  /** This sink last saw the breaker open or half open; seeing it closed again forgets #reported. */
+  #sawOpen = false;
 
   constructor(
     readonly client: Client,
@@ -65,12 +78,54 @@ export class BulkSink {
     readonly breaker: Breaker,
   ) {}
 
-  #failure(error: string): void {
-    if (this.breaker.failure() === 'opened') this.log('warn', 'Circuit breaker open', { error });
+  /** A failed bulk attempt, for the breaker; the first opening of an outage is logged with its cause. */
+  #failure(why: Explanation): void {
+    const before = this.breaker.state;
+    // A failed probe re-opens a half-open breaker: the same outage, already said (a new cause was
+    // logged by #report before this).
+    if (this.breaker.failure() !== 'opened' || before !== BreakerState.CLOSED) return;
+    this.#reported = why.cause;
+    this.#sawOpen = true;
+    this.log('warn', 'Circuit breaker open: events are being spooled', {
+      error: why.message,
+      cause: why.cause,
+      spoolDir: this.cfg.spoolDir,
+    });
   }
 
   #success(): void {
-    if (this.breaker.success() === 'closed') this.log('info', 'Circuit breaker closed');
+    if (this.breaker.success() !== 'closed') return;
+    this.#reported = undefined;
+    this.#sawOpen = false;
+    this.log('info', 'Circuit breaker closed');
+  }
+
+  /** Another worker closed the breaker since this one saw it open: a later failure is news again. */
+  #observeBreaker(): void {
+    const open = this.breaker.state !== BreakerState.CLOSED;
+    if (this.#sawOpen && !open) this.#reported = undefined;
+    this.#sawOpen = open;
+  }
+
+  /**
+   * Explains a failed request and logs it unless this cause is the one already logged; returns the
+   * explanation either way. `step` names what failed (`during`, and the template or index).
+   */
+  async #report(err: unknown, step: Record<string, string>): Promise<Explanation> {
+    const why = explainFailure(err, this.cfg.opensearch);
+    if (why.cause === this.#reported) return why;
+    this.#reported = why.cause;
+    // Only for a new cause: it may probe the port once (a plain-http request to a TLS port).
+    const checked = await explainFailureChecked(err, this.cfg.opensearch);
+    this.log('warn', 'OpenSearch request failed', { error: checked.message, cause: checked.cause, ...step });
+    return checked;
+  }
+
+  /** The same for a bulk answer whose every item must be retried. */
+  #reportItems(why: Explanation): void {
+    if (why.cause === this.#reported) return;
+    this.#reported = why.cause;
+    this.log('warn', 'OpenSearch request failed', { error: why.message, cause: why.cause, during: 'bulk' });
   }
 
   /**
@@ -84,6 +139,7 @@ export class BulkSink {
     let deadLettered = 0;
     let deadLetterLost = 0;
     let lastError: string | undefined;
+    this.#observeBreaker();
     for (let attempt = 0; attempt <= retries && pending.length > 0; attempt++) {
       if (attempt > 0) {
         if (this.breaker.state !== BreakerState.CLOSED) break;
@@ -101,8 +157,9 @@ export class BulkSink {
         items = (await postBulk(this.client, gzipBody(ndjson(pending)))).items;
       } catch (err) {
         this.stats.add(Stat.BULK_FAILED, 1);
-        lastError = (err as Error).message;
-        this.#failure(lastError);
+        const why = await this.#report(err, { during: 'bulk' });
+        lastError = why.message;
+        this.#failure(why);
         continue;
       }
       this.stats.observeWriteLatency((performance.now() - started) / 1000);
@@ -122,8 +179,12 @@ export class BulkSink {
       if (retry.length > 0) lastError = `${retry.length} items answered ${items.find(isRetriable)?.status}`;
       // A request whose every item must be retried (429 storm, blocked writes) is a failure for the
       // breaker: sustained, it opens and the batches go to the spool instead of hammering the cluster.
-      if (retry.length > 0 && retry.length === items.length) this.#failure(lastError as string);
-      else this.#success();
+      if (retry.length > 0 && retry.length === items.length) {
+        const first = items.find(isRetriable) as BulkItemResult;
+        const why = explainRefusedItems(first.status, first.error);
+        this.#reportItems(why);
+        this.#failure(why);
+      } else this.#success();
       pending = retry;
     }
     return {
@@ -135,7 +196,6 @@ export class BulkSink {
     };
   }
 
-  /** Installs the index template before the first write to an index this worker has not seen. */
   /**
    * Before the first write to an index this worker has not seen: installs the template if it is
    * missing (AUDIT_INSTALL_TEMPLATE), then creates the index with the audit mapping unless it
@@ -148,16 +208,17 @@ export class BulkSink {
       if (this.cfg.installTemplate) {
         const template = templateName(this.cfg.indexPrefix);
         try {
-          const outcome = await ensureTemplate(this.client, {
-            prefix: this.cfg.indexPrefix,
-            shards: this.cfg.indexShards,
-            replicas: this.cfg.indexReplicas,
-          });
+          const outcome = await ensureTemplate(
+            this.client,
+            { prefix: this.cfg.indexPrefix, shards: this.cfg.indexShards, replicas: this.cfg.indexReplicas },
+            // To the app's logger, not stderr: this runs in a worker thread.
+            (message, fields) => this.log('warn', message, fields),
+          );
           if (outcome === 'installed') this.log('info', 'Index template installed', { template });
         } catch (err) {
           // Forbidden: the operator installs the template with the CLI, and we must not stop
           // writing because we may not install it; the index below still gets the mapping.
-          this.log('warn', 'Index template check failed', { template, error: (err as Error).message });
+          await this.#report(err, { during: 'template check', template });
         }
       }
       try {
@@ -166,7 +227,7 @@ export class BulkSink {
       } catch (err) {
         // Unreachable, or not allowed to create indices: then _bulk cannot create it either, and
         // the batch is retried or spooled. Ask again before the next attempt.
-        this.log('warn', 'Audit index check failed', { index: doc.index, error: (err as Error).message });
+        await this.#report(err, { during: 'index check', index: doc.index });
         return;
       }
       this.#known.add(doc.index);

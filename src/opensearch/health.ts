@@ -4,6 +4,7 @@
 // `require_alias`, so its one item is refused before any index is created or document stored.
 import type { Client } from '@opensearch-project/opensearch';
 import { isAuditError } from '../errors.js';
+import { explainFailure, explainFailureChecked, explainStatus } from './explain.js';
 import {
   type LifecycleOptions,
   lifecyclePolicy,
@@ -101,12 +102,13 @@ export async function checkHealth(client: Client, opts: HealthOptions): Promise<
     health = await send(client, 'GET', '/_cluster/health');
   } catch (err) {
     if (!isAuditError(err, 'AUDIT_ERR_OPENSEARCH')) throw err;
-    const cause = (err.cause as Error | undefined)?.message ?? err.message;
-    checks.push({ name: 'cluster', status: 'fail', detail: `cannot reach OpenSearch: ${cause}` });
+    const why = await explainFailureChecked(err, { username: opts.username });
+    checks.push({ name: 'cluster', status: 'fail', detail: why.message });
     return skipRest('OpenSearch unreachable');
   }
   if (health.statusCode === 401) {
-    checks.push({ name: 'cluster', status: 'fail', detail: `authentication failed ${who} (401)` });
+    const why = explainStatus(401, health.body, { username: opts.username });
+    checks.push({ name: 'cluster', status: 'fail', detail: why.message });
     return skipRest('not authenticated');
   }
   if (health.statusCode !== 200) {
@@ -167,7 +169,8 @@ async function probeBulk(client: Client, index: string, who: string): Promise<Ch
     status = res.statusCode ?? 200;
   } catch (err) {
     const meta = (err as { meta?: { statusCode?: number; body?: unknown } }).meta;
-    if (typeof meta?.statusCode !== 'number') throw err;
+    if (typeof meta?.statusCode !== 'number')
+      return { name: 'bulk', status: 'fail', detail: `_bulk ${who}: ${explainFailure(err).message}` };
     return {
       name: 'bulk',
       status: 'fail',

@@ -3,6 +3,7 @@
 // Only a request that got no HTTP answer at all (refused, reset, timed out) throws.
 import type { Client } from '@opensearch-project/opensearch';
 import { AuditError } from '../errors.js';
+import { explainFailure } from './explain.js';
 
 export interface Answer {
   statusCode: number;
@@ -22,7 +23,7 @@ export async function send(
   } catch (err) {
     const meta = (err as { meta?: { statusCode?: unknown; body?: unknown } }).meta;
     if (meta && typeof meta.statusCode === 'number') return { statusCode: meta.statusCode, body: meta.body };
-    throw new AuditError('AUDIT_ERR_OPENSEARCH', `${method} ${path} failed: ${(err as Error).message}`, {
+    throw new AuditError('AUDIT_ERR_OPENSEARCH', `${method} ${path} failed: ${explainFailure(err).message}`, {
       cause: err,
     });
   }

@@ -94,6 +94,8 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   let batchBytes = 0;
   let firstAt = 0;
   let undecodable = 0;
+  /** Events delivered by the replay run under way (from the first delivered to an empty spool), or undefined. */
+  let replayRun: number | undefined;
 
   /** Writes what OpenSearch did not take to the spool; returns [spooled, full, failed to write]. */
   async function toSpool(docs: AuditDocument[]): Promise<[number, number, number]> {
@@ -162,6 +164,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (!sink || consumer.fill(maxEvents) >= SPILL_AT / 2 || !breaker.ready()) return false;
     // An empty spool still looks now and then: another process on the folder may have left segments.
     if (spool.bytes === 0 && (await spool.rescan()) === 0) return false;
+    const spoolBytes = spool.bytes;
     // No retry backoff inside a replay, and a stop between batches once live events wait: the spool
     // keeps what is not delivered, and live events never sit behind a whole segment's delivery.
     const r = await spool.replayOldest(
@@ -197,7 +200,18 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (r.corruptTails > 0)
       log('warn', 'Spool segment had a torn or corrupt tail; skipped it', { lost: r.ownLost });
     if (r.ownIndexed + r.foreignIndexed > 0) {
+      // A run starts with its first delivered batch: a replay tried while OpenSearch is still down
+      // (the breaker's probe) is no start.
+      if (replayRun === undefined) {
+        replayRun = 0;
+        log('info', 'Spool replay started', { spoolBytes });
+      }
+      replayRun += r.ownIndexed + r.foreignIndexed;
       log('info', 'Spool replayed', { events: r.ownIndexed + r.foreignIndexed, complete: r.complete });
+    }
+    if (replayRun !== undefined && spool.bytes === 0) {
+      log('info', 'Spool replay finished', { events: replayRun });
+      replayRun = undefined;
     }
     return r.complete;
   }

@@ -117,7 +117,9 @@ describe('pdaas-audit against the security plugin', () => {
 
     const wrong = await pdaas(['health'], as(user, `${password}-wrong`));
     expect(wrong.code).toBe(1);
-    expect(lastLine(wrong.stdout)).toBe(`unhealthy: cluster: authentication failed as ${user} (401)`);
+    expect(lastLine(wrong.stdout)).toBe(
+      `unhealthy: cluster: OpenSearch refused the credentials of user ${user} (401)`,
+    );
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
 
     // A user who may read cluster health but not _bulk.

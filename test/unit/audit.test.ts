@@ -126,6 +126,7 @@ describe('Audit with workers and no OpenSearch', () => {
       spooled: N,
       inFlight: 0,
       recovered: 0,
+      captureErrors: 0,
     });
     expect(Object.values(s.dropped.byReason).every((v) => v === 0)).toBe(true);
   });

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Client } from '@opensearch-project/opensearch';
+import { type Client, errors } from '@opensearch-project/opensearch';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AuditOptions } from '../../../src/config/options.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
@@ -346,7 +346,8 @@ describe('BulkSink: failed requests', () => {
       deadLettered: 0,
       deadLetterLost: 0,
       failed: [],
-      lastError: 'socket hang up',
+      lastError:
+        'the server closed the connection without an answer (socket hang up); if it speaks https, use an https:// URL (or AUDIT_OPENSEARCH_USE_SSL=true)',
     });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([1, 1, 1]);
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
@@ -365,7 +366,7 @@ describe('BulkSink: failed requests', () => {
       deadLettered: 0,
       deadLetterLost: 0,
       failed: batch,
-      lastError: 'timeout',
+      lastError: 'OpenSearch request failed: timeout',
     });
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED), s.stat(Stat.RETRIES)]).toEqual([0, 3, 2]);
     // Only answered requests are timed.
@@ -388,10 +389,14 @@ describe('BulkSink: failed requests', () => {
       deadLettered: 0,
       deadLetterLost: 0,
       failed: batch,
-      lastError: 'down',
+      lastError: 'OpenSearch request failed: down',
     });
     expect(s.breaker.state).toBe(BreakerState.OPEN);
-    expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open', { error: 'down' });
+    expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open: events are being spooled', {
+      error: 'OpenSearch request failed: down',
+      cause: 'ERROR',
+      spoolDir,
+    });
     expect(s.stat(Stat.RETRIES)).toBe(1);
   });
 });
@@ -439,7 +444,11 @@ describe('BulkSink: the circuit breaker', () => {
       lastError: '2 items answered 429',
     });
     expect(s.breaker.state).toBe(BreakerState.OPEN);
-    expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open', { error: '2 items answered 429' });
+    expect(s.log).toHaveBeenCalledWith('warn', 'Circuit breaker open: events are being spooled', {
+      error: 'OpenSearch refused every event of the bulk request with 429',
+      cause: 'ITEMS_429',
+      spoolDir,
+    });
     // The requests themselves were answered.
     expect([s.stat(Stat.BULK_OK), s.stat(Stat.BULK_FAILED)]).toEqual([2, 0]);
   });
@@ -468,6 +477,89 @@ describe('BulkSink: the circuit breaker', () => {
     });
     expect(s.breaker.state).toBe(BreakerState.CLOSED);
     expect(s.log).toHaveBeenCalledWith('info', 'Circuit breaker closed');
+  });
+});
+
+describe('BulkSink: logging a cause once', () => {
+  const node = { host: '127.0.0.1', port: 9250, username: 'audit_writer', password: 'pw' };
+  // As the client makes them: a socket error's message only, and the HTTP answer as meta.
+  const refused = () => new errors.ConnectionError('connect ECONNREFUSED 127.0.0.1:9250');
+  const unauthorized = () =>
+    new errors.ResponseError({ statusCode: 401, body: 'Unauthorized', headers: {}, meta: {} } as never);
+  const failures = (log: ReturnType<typeof vi.fn<Log>>) =>
+    log.mock.calls.filter((c) => c[1] === 'OpenSearch request failed').map((c) => c[2]?.error);
+  const openings = (log: ReturnType<typeof vi.fn<Log>>) =>
+    log.mock.calls.filter((c) => c[1] === 'Circuit breaker open: events are being spooled').length;
+
+  it('logs a cause once for 20 failing batches, not per batch', async () => {
+    const s = makeSink(Array.from({ length: 20 }, refused), {
+      opensearch: node,
+      installTemplate: false,
+      retryAttempts: 0,
+      breakerFailures: 100,
+    });
+    for (let i = 0; i < 20; i++) expect(await s.sink.deliver(docs(2))).toMatchObject({ indexed: 0 });
+    expect(s.bulks).toHaveLength(20);
+    expect(failures(s.log)).toEqual(['cannot connect to 127.0.0.1:9250 (ECONNREFUSED)']);
+  });
+
+  it('logs a new cause, and says the breaker opened once however often its probe fails', async () => {
+    const s = makeSink([refused(), refused(), unauthorized(), unauthorized(), unauthorized()], {
+      opensearch: node,
+      installTemplate: false,
+      retryAttempts: 0,
+      breakerFailures: 2,
+      breakerCooldownSeconds: 1,
+    });
+    await s.sink.deliver(docs(1));
+    await s.sink.deliver(docs(1));
+    expect(s.breaker.state).toBe(BreakerState.OPEN);
+    for (let probe = 1; probe <= 3; probe++) {
+      vi.setSystemTime(NOW.getTime() + probe * 1000);
+      await s.sink.deliver(docs(1));
+      expect(s.breaker.state).toBe(BreakerState.OPEN);
+    }
+    expect(s.bulks).toHaveLength(5);
+    expect(failures(s.log)).toEqual([
+      'cannot connect to 127.0.0.1:9250 (ECONNREFUSED)',
+      'OpenSearch refused the credentials of user audit_writer (401)',
+    ]);
+    expect(openings(s.log)).toBe(1);
+  });
+
+  it('logs the same cause again once the breaker closed in between', async () => {
+    const s = makeSink([refused(), [201], refused()], {
+      opensearch: node,
+      installTemplate: false,
+      retryAttempts: 0,
+      breakerFailures: 1,
+      breakerCooldownSeconds: 1,
+    });
+    await s.sink.deliver(docs(1));
+    vi.setSystemTime(NOW.getTime() + 1000);
+    await s.sink.deliver(docs(1));
+    expect(s.log).toHaveBeenCalledWith('info', 'Circuit breaker closed');
+    await s.sink.deliver(docs(1));
+    expect(failures(s.log)).toEqual([
+      'cannot connect to 127.0.0.1:9250 (ECONNREFUSED)',
+      'cannot connect to 127.0.0.1:9250 (ECONNREFUSED)',
+    ]);
+    expect(openings(s.log)).toBe(2);
+  });
+
+  it('forgets the cause when another worker closed the breaker', async () => {
+    const s = makeSink([refused(), refused()], {
+      opensearch: node,
+      installTemplate: false,
+      retryAttempts: 0,
+      breakerFailures: 1,
+    });
+    await s.sink.deliver(docs(1));
+    // This sink sees the breaker open (and sends nothing), then another worker's probe closes it.
+    await s.sink.deliver(docs(1));
+    s.breaker.success();
+    await s.sink.deliver(docs(1));
+    expect(failures(s.log)).toHaveLength(2);
   });
 });
 
@@ -542,14 +634,19 @@ describe('BulkSink: the index template', () => {
   it('still sends the batch when the checks fail, logs them, and checks again next time', async () => {
     const s = makeSink([[201], [201]], {}, { templateError: new Error('connect ECONNREFUSED') });
     expect(await s.sink.deliver(docs(1))).toMatchObject({ indexed: 1 });
-    expect(s.log).toHaveBeenCalledWith('warn', 'Index template check failed', {
-      template: 'audit-template',
-      error: expect.stringContaining('connect ECONNREFUSED'),
-    });
-    expect(s.log).toHaveBeenCalledWith('warn', 'Audit index check failed', {
-      index: 'audit-api-2026-11-27',
-      error: expect.stringContaining('connect ECONNREFUSED'),
-    });
+    // Both checks failed for one cause: it is logged once, by the first.
+    expect(s.log.mock.calls.filter((c) => c[1] === 'OpenSearch request failed')).toEqual([
+      [
+        'warn',
+        'OpenSearch request failed',
+        {
+          error: 'cannot connect to OpenSearch (ECONNREFUSED)',
+          cause: 'ECONNREFUSED',
+          during: 'template check',
+          template: 'audit-template',
+        },
+      ],
+    ]);
     await s.sink.deliver(docs(1));
     expect(s.transport).toHaveLength(4);
     expect(s.bulks).toHaveLength(2);

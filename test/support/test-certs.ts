@@ -1,0 +1,74 @@
+// Certificates made by openssl for one test run, all for 127.0.0.1: a self-signed server
+// certificate, and a CA with a leaf certificate it signed. The caller removes `dir`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestCerts {
+  dir: string;
+  selfKey: Buffer;
+  selfCert: Buffer;
+  caCert: Buffer;
+  leafKey: Buffer;
+  leafCert: Buffer;
+}
+
+export function makeTestCerts(): TestCerts {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-certs-'));
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  const key = ['-newkey', 'rsa:2048', '-nodes', '-days', '1'];
+  openssl(
+    'req',
+    '-x509',
+    ...key,
+    '-keyout',
+    'self.key',
+    '-out',
+    'self.crt',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  );
+  openssl('req', '-x509', ...key, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=test CA');
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'leaf.key',
+    '-out',
+    'leaf.csr',
+    '-subj',
+    '/CN=127.0.0.1',
+  );
+  writeFileSync(join(dir, 'leaf.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'leaf.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'leaf.ext',
+  );
+  const read = (f: string) => readFileSync(join(dir, f));
+  return {
+    dir,
+    selfKey: read('self.key'),
+    selfCert: read('self.crt'),
+    caCert: read('ca.crt'),
+    leafKey: read('leaf.key'),
+    leafCert: read('leaf.crt'),
+  };
+}
