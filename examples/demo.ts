@@ -2,22 +2,23 @@
 // then every event read back and checked, organization by organization.
 //   npm run demo                  the embedded default: no OpenSearch, events go to the local spool
 //                                 (.audit-spool), durable and readable with `pdaas-audit spool show`
-//   npm run demo -- --opensearch  into OpenSearch: the node AUDIT_OPENSEARCH_HOST names, else the
-//                                 project's dev node (started here, and stopped if it started it)
+//   npm run demo -- --opensearch  into OpenSearch: the node AUDIT_OPENSEARCH_URL (or _HOST) names, else
+//                                 the project's dev node (started here, and stopped if it started it)
 import { Client } from '@opensearch-project/opensearch';
-import { createAudit, readSpool } from '@pdaas/audit';
+import { createAudit, isAuditError, readSpool } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { DevNode } from '../scripts/opensearch/dev-node.js';
 import { drive, startApp, totalSent } from './traffic.js';
 
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 3);
 const ORGS = 100;
-const toOpenSearch = process.argv.includes('--opensearch') || process.env.AUDIT_OPENSEARCH_HOST !== undefined;
+const configured =
+  process.env.AUDIT_OPENSEARCH_URL !== undefined || process.env.AUDIT_OPENSEARCH_HOST !== undefined;
+const toOpenSearch = process.argv.includes('--opensearch') || configured;
 
-const node = toOpenSearch && !process.env.AUDIT_OPENSEARCH_HOST ? new DevNode() : undefined;
+const node = toOpenSearch && !configured ? new DevNode() : undefined;
 const startedNode = node !== undefined && node.pid() === undefined;
 const url = node ? await node.start() : undefined;
-const where = url ? new URL(url) : undefined;
 
 const run = `demo-${Date.now().toString(36)}`;
 const audit = await createAudit({
@@ -25,12 +26,19 @@ const audit = await createAudit({
   serviceName: 'demo',
   flushIntervalSeconds: 1,
   excludedPaths: ['/health', '/metrics'],
-  // One node cannot hold replicas; a production cluster keeps 5 shards and 1 replica.
+  // One node cannot hold replicas (it would stay yellow); a production cluster keeps 5 shards and 1 replica.
   indexShards: 1,
   indexReplicas: 0,
-  ...(where && { opensearch: { host: where.hostname, port: Number(where.port) } }),
+  ...(url && { opensearch: { url } }),
+}).catch(async (err: unknown) => {
+  // A wrong AUDIT_* value: one clear line and exit code 2, not a stack trace.
+  if (!isAuditError(err, 'AUDIT_ERR_INVALID_OPTION')) throw err;
+  console.error(`demo: ${err.message}`);
+  if (startedNode) await node?.stop();
+  process.exit(2);
 });
-const client = audit.config.opensearch.url ? new Client({ node: audit.config.opensearch.url }) : undefined;
+const nodes = audit.config.opensearch.nodes;
+const client = nodes.length > 0 ? new Client({ node: [...nodes] }) : undefined;
 
 interface Stored {
   total: number;

@@ -1,7 +1,7 @@
 // The same platform-shaped API on Express, audited with @pdaas/audit. Run this file to serve it on
 // 127.0.0.1:3001.
 import { randomUUID } from 'node:crypto';
-import { type Audit, createAudit } from '@pdaas/audit';
+import { type Audit, createAudit, isAuditError } from '@pdaas/audit';
 import { auditAs, expressAudit, expressMetrics } from '@pdaas/audit/express';
 import express, { type Express } from 'express';
 
@@ -59,7 +59,12 @@ export function createApp(audit?: Audit): Express {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const audit = await createAudit();
+  const audit = await createAudit().catch((err: unknown) => {
+    // A wrong AUDIT_* value: one clear line and exit code 2, not a stack trace.
+    if (!isAuditError(err, 'AUDIT_ERR_INVALID_OPTION')) throw err;
+    console.error(err.message);
+    process.exit(2);
+  });
   const server = createApp(audit).listen(Number(process.env.PORT ?? 3001), '127.0.0.1');
   const stop = async () => {
     server.close();

@@ -1,7 +1,7 @@
 // An API shaped like the PDaaS platform's, audited with @pdaas/audit. `createApp` is used by the
 // demo, the tests and the load harness; run this file to serve it on 127.0.0.1:3000.
 import { serve } from '@hono/node-server';
-import { type Audit, createAudit } from '@pdaas/audit';
+import { type Audit, createAudit, isAuditError } from '@pdaas/audit';
 import { auditAs, honoAudit, honoMetrics } from '@pdaas/audit/hono';
 import { Hono } from 'hono';
 
@@ -48,7 +48,12 @@ export function createApp(audit?: Audit): Hono {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const audit = await createAudit();
+  const audit = await createAudit().catch((err: unknown) => {
+    // A wrong AUDIT_* value: one clear line and exit code 2, not a stack trace.
+    if (!isAuditError(err, 'AUDIT_ERR_INVALID_OPTION')) throw err;
+    console.error(err.message);
+    process.exit(2);
+  });
   const server = serve(
     { fetch: createApp(audit).fetch, hostname: '127.0.0.1', port: Number(process.env.PORT ?? 3000) },
     (info) => console.log(`listening on http://127.0.0.1:${info.port}`),

