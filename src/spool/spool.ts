@@ -21,6 +21,13 @@ import { decodeRecords, encodeRecords } from './records.js';
 const SEGMENT_MAX_BYTES = 1024 * 1024;
 /** How often an empty spool looks for segments another process left. */
 const RESCAN_MS = 5_000;
+/** After a rewrite failed on a full or read-only volume, replay waits this long before trying again. */
+const DEFER_MS = 1_000;
+/** Conditions of the volume that pass (space freed, remounted): a segment hit by one is kept. */
+const VOLUME_CONDITIONS = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
+/** A rewrite of a segment that the volume refused for now; the segment is still whole. */
+class RewriteRefused extends Error {}
 
 export interface SpoolOptions {
   root: string;
@@ -52,6 +59,12 @@ export interface ReplayResult {
   complete: boolean;
   /** Why the segment was set aside. */
   error?: string;
+  /**
+   * Why the segment was kept whole instead (a rewrite refused by a full or read-only volume): this
+   * call then counts nothing, and the next replay of the segment, after a short wait, delivers it
+   * whole (what this one delivered again, answered "already there") and deletes it.
+   */
+  deferred?: string;
 }
 
 /** A point in this shard's own appends: a segment (the time and counter in its name) and a length. */
@@ -79,6 +92,9 @@ export class Spool {
   #at: SpoolPosition = { ms: 0, counter: 0, bytes: 0 };
   /** Records of this process still in each of its segments. */
   readonly #own = new Map<string, number>();
+  /** Segments whose rewrite a full or read-only volume refused: replayed whole, without stopping. */
+  readonly #replayWhole = new Set<string>();
+  #deferredUntil = 0;
   /** Segments set aside that could not even be renamed: this process does not try them again. */
   readonly #skipped = new Set<string>();
   readonly #lease: OwnerLease;
@@ -248,6 +264,7 @@ export class Spool {
     /** Asked between batches: true stops here (live events come first); the rest stays spooled. */
     yieldNow: () => boolean = () => false,
   ): Promise<ReplayResult | undefined> {
+    if (Date.now() < this.#deferredUntil) return undefined;
     const oldest = await this.#nextReplayable();
     if (oldest === undefined) return undefined;
     if (oldest === this.#segment) {
@@ -271,6 +288,26 @@ export class Spool {
     try {
       return await this.#replay(oldest, own, result, deliver, batchSize, yieldNow);
     } catch (err) {
+      if (err instanceof RewriteRefused) {
+        // Nothing of this call counts: the segment still holds all of it, and a worker restarted
+        // now would deliver it again and count it then. Sending again is harmless (deterministic
+        // ids: "already there"); a refused event may get a second dead-letter line, never a
+        // second count.
+        this.#replayWhole.add(oldest);
+        this.#deferredUntil = Date.now() + DEFER_MS;
+        return {
+          ...result,
+          ownIndexed: 0,
+          ownDeadLettered: 0,
+          ownDeadLetterLost: 0,
+          foreignIndexed: 0,
+          foreignDeadLettered: 0,
+          foreignDeadLetterLost: 0,
+          corruptTails: 0,
+          complete: false,
+          deferred: `${basename(oldest)}: ${err.message}`,
+        };
+      }
       // An unreadable segment, a rewrite on a full or read-only disk: set the segment aside so the
       // next cycle goes on with the others, rather than failing on it forever.
       await unlink(`${oldest}.tmp`).catch(() => undefined);
@@ -325,7 +362,7 @@ export class Spool {
         leftover = [...d.failed, ...docs.slice(at)];
         break;
       }
-      if (at < docs.length && yieldNow()) {
+      if (at < docs.length && !this.#replayWhole.has(oldest) && yieldNow()) {
         leftover = docs.slice(at);
         break;
       }
@@ -334,11 +371,18 @@ export class Spool {
       result.complete = false;
       const tmp = `${oldest}.tmp`;
       const records = encodeRecords(leftover);
-      await withFile(tmp, 'w', async (file) => {
-        await file.writeAll(Buffer.concat(records));
-        await file.datasync();
-      });
-      await rename(tmp, oldest);
+      try {
+        await withFile(tmp, 'w', async (file) => {
+          await file.writeAll(Buffer.concat(records));
+          await file.datasync();
+        });
+        await rename(tmp, oldest);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === undefined || !VOLUME_CONDITIONS.has(code)) throw err;
+        await unlink(tmp).catch(() => undefined);
+        throw new RewriteRefused((err as Error).message);
+      }
       await syncDir(dirname(oldest));
       this.#bytes += records.reduce((n, r) => n + r.length, 0) - content.length;
       if (own !== undefined) {
@@ -348,6 +392,7 @@ export class Spool {
       }
     } else {
       await unlink(oldest);
+      this.#replayWhole.delete(oldest);
       await syncDir(dirname(oldest));
       this.#bytes -= content.length;
       if (own !== undefined) {

@@ -188,6 +188,14 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       stats.add(Stat.SPOOL_CORRUPT_TAILS, r.corruptTails);
       stats.set(Stat.SPOOL_BYTES, spool.bytes);
     });
+    if (r.deferred !== undefined)
+      log(
+        'warn',
+        'Spool segment could not be rewritten (volume full or read-only); kept whole, replayed again shortly',
+        {
+          error: r.deferred,
+        },
+      );
     if (r.error !== undefined)
       log('error', 'Spool segment could not be replayed; set aside as .seg.bad', {
         error: r.error,
