@@ -1,9 +1,3 @@
-// What the library says when OpenSearch fails, through the whole pipeline (Hono middleware, ring,
-// worker thread, bulk sink): the cause in one sentence, logged once however many batches fail, the
-// breaker's opening once however often its probe fails, and the spool's replay from start to end.
-// The test node runs without the security plugin, so the wrong password meets a proxy in front of
-// it that checks Basic auth as the plugin does; the other faults are real sockets.
-import { rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,27 +5,15 @@ import { type Audit, type CreateAuditOptions, createAudit } from '@pdaas/audit';
 import { honoAudit } from '@pdaas/audit/hono';
 import { Hono } from 'hono';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../support/faults.js';
 import { collectLogs, type LogLines } from '../support/logs.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-import { makeTestCerts, type TestCerts } from '../support/test-certs.js';
+import { useCertsAndServers } from '../support/test-certs.js';
 
 const node = new URL(testUrl());
-const servers: http.Server[] = [];
-let certs: TestCerts;
-
-beforeAll(() => {
-  certs = makeTestCerts();
-});
-
-afterAll(async () => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
-  rmSync(certs.dir, { recursive: true, force: true });
-});
+const local = useCertsAndServers();
+const servers = local.servers;
 
 async function listen<T extends http.Server>(server: T, port = 0): Promise<number> {
   servers.push(server);
@@ -225,7 +207,9 @@ describe('OpenSearch failures are logged with their cause, once', () => {
   });
 
   it('http against an https server: says it speaks https', async () => {
-    const tls = https.createServer({ key: certs.selfKey, cert: certs.selfCert }, (_, res) => res.end('{}'));
+    const tls = https.createServer({ key: local.certs().selfKey, cert: local.certs().selfCert }, (_, res) =>
+      res.end('{}'),
+    );
     const port = await listen(tls as unknown as http.Server);
     const run = await start(uniquePrefix('essl'), {
       opensearch: { host: '127.0.0.1', port, timeoutSeconds: 5 },

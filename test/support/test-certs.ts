@@ -1,9 +1,12 @@
 // Certificates made by openssl for one test run, all for 127.0.0.1: a self-signed server
 // certificate, and a CA with a leaf certificate it signed. The caller removes `dir`.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type http from 'node:http';
+import type https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface TestCerts {
   dir: string;
@@ -70,5 +73,31 @@ export function makeTestCerts(): TestCerts {
     caCert: read('ca.crt'),
     leafKey: read('leaf.key'),
     leafCert: read('leaf.crt'),
+  };
+}
+
+/**
+ * For a test file: certificates made before its tests, and the local servers it pushes onto
+ * `servers`, closed after them, with the certificates' folder removed.
+ */
+export function useCertsAndServers(): { certs: () => TestCerts; servers: Array<http.Server | https.Server> } {
+  let certs: TestCerts | undefined;
+  const servers: Array<http.Server | https.Server> = [];
+  beforeAll(() => {
+    certs = makeTestCerts();
+  });
+  afterAll(async () => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
+  return {
+    certs: () => {
+      if (!certs) throw new Error('certificates are made in beforeAll');
+      return certs;
+    },
+    servers,
   };
 }

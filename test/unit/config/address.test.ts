@@ -3,17 +3,7 @@
 // when both forms are given.
 import { describe, expect, it } from 'vitest';
 import { describeConfig, resolveConfig } from '../../../src/config/resolve.js';
-import { type AuditError, isAuditError } from '../../../src/errors.js';
-
-function invalid(fn: () => unknown): AuditError {
-  try {
-    fn();
-  } catch (err) {
-    expect(isAuditError(err, 'AUDIT_ERR_INVALID_OPTION'), String(err)).toBe(true);
-    return err as AuditError;
-  }
-  throw new Error('expected AUDIT_ERR_INVALID_OPTION, nothing was thrown');
-}
+import { invalid } from '../../support/config-errors.js';
 
 const message = (env: Record<string, string>, options = {}) =>
   invalid(() => resolveConfig(options, env)).message;

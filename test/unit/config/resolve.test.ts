@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AuditOptions } from '../../../src/config/options.js';
 import { captureDisabled, describeConfig, resolveConfig } from '../../../src/config/resolve.js';
 import { envVariables } from '../../../src/config/settings.js';
-import { type AuditError, isAuditError } from '../../../src/errors.js';
+import { invalid } from '../../support/config-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-config-'));
 const caFile = join(dir, 'opensearch-ca.crt');
@@ -13,17 +13,6 @@ writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n'
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const PASSWORD = 'Pa55-zebra-QUOKKA-91!';
-
-/** Runs fn and returns the AuditError it throws (failing the test when it throws nothing else). */
-function invalid(fn: () => unknown): AuditError {
-  try {
-    fn();
-  } catch (err) {
-    expect(isAuditError(err, 'AUDIT_ERR_INVALID_OPTION'), String(err)).toBe(true);
-    return err as AuditError;
-  }
-  throw new Error('expected AUDIT_ERR_INVALID_OPTION, nothing was thrown');
-}
 
 // The deployment guide's production .env block, as written (the password comes from the secrets
 // manager through ${OPENSEARCH_AUDIT_PASSWORD}; the CA path is replaced by a file that exists).

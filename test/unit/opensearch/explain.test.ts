@@ -1,13 +1,8 @@
-// The sentence for each way a request to OpenSearch fails. First from errors built as the client
-// builds them (lib/errors.js: a ResponseError holds the answer in `meta`, a ConnectionError only the
-// socket error's message), then from the real client against real local servers: a closed port,
-// http and https speaking past each other, untrusted certificates, a 401, a silent server.
-import { rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Client, errors } from '@opensearch-project/opensearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditError } from '../../../src/errors.js';
 import {
   explainFailure,
@@ -17,7 +12,7 @@ import {
 } from '../../../src/opensearch/explain.js';
 import { checkHealth } from '../../../src/opensearch/health.js';
 import { send } from '../../../src/opensearch/request.js';
-import { makeTestCerts, type TestCerts } from '../../support/test-certs.js';
+import { useCertsAndServers } from '../../support/test-certs.js';
 
 const url = 'http://127.0.0.1:9250';
 
@@ -172,8 +167,8 @@ describe('explainFailure: connections', () => {
 
 // ── The real client against real local servers ───────────────────────────────────────────────
 
-const servers: Array<http.Server | https.Server> = [];
-let certs: TestCerts;
+const local = useCertsAndServers();
+const servers = local.servers;
 
 async function listen<T extends http.Server | https.Server>(server: T): Promise<number> {
   servers.push(server);
@@ -213,18 +208,6 @@ const json = (_: http.IncomingMessage, res: http.ServerResponse) => {
   res.end('{"status":"green"}');
 };
 
-beforeAll(() => {
-  certs = makeTestCerts();
-});
-
-afterAll(async () => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
-  rmSync(certs.dir, { recursive: true, force: true });
-});
-
 describe('explainFailure: what the real client throws', () => {
   it('a closed port: refused, named by host and port', async () => {
     const port = await closedPort();
@@ -243,7 +226,9 @@ describe('explainFailure: what the real client throws', () => {
   });
 
   it('http to an https port: a hang-up, which a TLS handshake then shows to be https', async () => {
-    const port = await listen(https.createServer({ key: certs.selfKey, cert: certs.selfCert }, json));
+    const port = await listen(
+      https.createServer({ key: local.certs().selfKey, cert: local.certs().selfCert }, json),
+    );
     const err = await failureOf(`http://127.0.0.1:${port}`);
     expect(explainFailure(err).cause).toBe('CONNECTION_CLOSED');
     expect(await explainFailureChecked(err)).toEqual({
@@ -261,10 +246,17 @@ describe('explainFailure: what the real client throws', () => {
   });
 
   it('a self-signed certificate, a leaf without its CA, and a chain whose CA is unknown: not trusted', async () => {
-    const self = await listen(https.createServer({ key: certs.selfKey, cert: certs.selfCert }, json));
-    const leaf = await listen(https.createServer({ key: certs.leafKey, cert: certs.leafCert }, json));
+    const self = await listen(
+      https.createServer({ key: local.certs().selfKey, cert: local.certs().selfCert }, json),
+    );
+    const leaf = await listen(
+      https.createServer({ key: local.certs().leafKey, cert: local.certs().leafCert }, json),
+    );
     const chain = await listen(
-      https.createServer({ key: certs.leafKey, cert: Buffer.concat([certs.leafCert, certs.caCert]) }, json),
+      https.createServer(
+        { key: local.certs().leafKey, cert: Buffer.concat([local.certs().leafCert, local.certs().caCert]) },
+        json,
+      ),
     );
     const sentence = (code: string) =>
       `TLS: the server's certificate is not trusted (${code}); set AUDIT_OPENSEARCH_CA_CERTS to the CA that signed it`;
@@ -281,7 +273,7 @@ describe('explainFailure: what the real client throws', () => {
     const client = new Client({
       node: `https://127.0.0.1:${leaf}`,
       maxRetries: 0,
-      ssl: { ca: certs.caCert },
+      ssl: { ca: local.certs().caCert },
     });
     expect((await client.cluster.health()).statusCode).toBe(200);
     await client.close();
@@ -349,7 +341,9 @@ describe('checkHealth: the cluster line says the same', () => {
   });
 
   it('for http to an https port', async () => {
-    const port = await listen(https.createServer({ key: certs.selfKey, cert: certs.selfCert }, json));
+    const port = await listen(
+      https.createServer({ key: local.certs().selfKey, cert: local.certs().selfCert }, json),
+    );
     const client = new Client({ node: `http://127.0.0.1:${port}`, maxRetries: 0 });
     expect((await checkHealth(client, opts)).summary).toBe(
       `unhealthy: cluster: the server at 127.0.0.1:${port} speaks https; use an https:// URL (or AUDIT_OPENSEARCH_USE_SSL=true)`,
