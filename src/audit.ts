@@ -16,6 +16,7 @@ import { type AuditLogger, defaultLogger } from './logger.js';
 import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics/registry.js';
 import { addRows, readCommitting, readRow } from './metrics/stat-row.js';
 import { warnIfInsecure } from './opensearch/client.js';
+import { Sanitizer } from './redact/sanitizer.js';
 import { RingProducer, WriteResult } from './ring/producer.js';
 import { drainOnSignals } from './signals.js';
 import { DrainPool } from './worker/pool.js';
@@ -117,6 +118,7 @@ export class Audit {
   readonly #errors: Record<string, number> = { capture: 0 };
   #captureWarnedAt = Number.NEGATIVE_INFINITY;
   #captureErrorsUnlogged = 0;
+  #redactor: Sanitizer | undefined;
   #pool: DrainPool | undefined;
   #unregister: () => void = () => undefined;
   #captured = 0;
@@ -259,12 +261,23 @@ export class Audit {
     this.#captureErrorsUnlogged++;
     const now = Date.now();
     if (now - this.#captureWarnedAt < CAPTURE_WARNING_EVERY_MS) return;
-    this.#log.warn(
-      { cause, requests: this.#captureErrorsUnlogged, total: this.#errors.capture },
-      'Audit could not read part of a request; its event is stored with what was known, or dropped and counted (capture_error)',
-    );
     this.#captureWarnedAt = now;
+    const requests = this.#captureErrorsUnlogged;
     this.#captureErrorsUnlogged = 0;
+    try {
+      // The message is the app's or the runtime's (a JSON.parse error quotes its input): it gets
+      // the redaction an event gets, and a logger that throws does not reach the request.
+      this.#redactor ??= new Sanitizer({
+        secretKeys: this.config.redactKeys,
+        secretPatterns: this.config.redactPatterns,
+      });
+      this.#log.warn(
+        { cause: this.#redactor.text(cause), requests, total: this.#errors.capture },
+        'Audit could not read part of a request; its event is stored with what was known, or dropped and counted (capture_error)',
+      );
+    } catch {
+      // counted above; nothing more to do on the request path
+    }
   }
 
   #workerTotals(): number[] {

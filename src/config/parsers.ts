@@ -100,17 +100,26 @@ function nodeUrls(value: unknown): readonly string[] | string {
         ? value
         : undefined;
   if (parts === undefined) return `must be ${URLS_EXPECTED}, got a ${typeof value}`;
+  // A password may hold a comma: look for userinfo before splitting, and show none of the value.
+  if (parts.some((p) => p.includes('@')))
+    return 'must not contain a user name or password (the value is not shown): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead';
   const entries = parts.flatMap((p) => p.split(',').map((s) => s.trim())).filter((s) => s.length > 0);
   if (entries.length === 0) return `must be ${URLS_EXPECTED}, got ${JSON.stringify(parts.join(','))}`;
   const urls: URL[] = [];
   for (const entry of entries) {
-    const shown = JSON.stringify(hideUserinfo(entry));
     let u: URL;
     try {
       u = new URL(entry);
     } catch {
-      return `must be ${URLS_EXPECTED}, got ${shown}`;
+      return `must be ${URLS_EXPECTED}, got ${JSON.stringify(hideUserinfo(entry))}`;
     }
+    // A query or fragment is never shown: it may carry a key.
+    const shown = JSON.stringify(
+      u.protocol === 'http:' || u.protocol === 'https:'
+        ? `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}${u.hash ? '#…' : ''}`
+        : entry.replace(/[?#].*$/s, ''),
+    );
+    if (u.port === '0') return `must name a port from 1 to 65535, got ${shown}`;
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       return `must use http:// or https://, got ${shown}`;
     // A URL is printed in logs, errors and `pdaas-audit config`: a password in it would go along.

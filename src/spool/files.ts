@@ -40,39 +40,53 @@ export class OpenFile {
     this.#fd = openSync(path, flags);
   }
 
+  /**
+   * The descriptor while the file is open. A closed file's number may already belong to another
+   * file of the process (any thread's), so nothing may use it again.
+   */
+  get #open(): number {
+    if (this.#closed) throw Object.assign(new Error('file already closed'), { code: 'EBADF' });
+    return this.#fd;
+  }
+
   /** Writes all of `buf`, however many calls it takes. */
-  writeAll(buf: Uint8Array): Promise<void> {
+  async writeAll(buf: Uint8Array): Promise<void> {
+    const fd = this.#open;
     return writeFully(
-      async (b, offset, length) => (await writeAsync(this.#fd, b, offset, length)).bytesWritten,
+      async (b, offset, length) => (await writeAsync(fd, b, offset, length)).bytesWritten,
       buf,
     );
   }
 
   /** Reads the whole file. */
   async readAll(): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(fstatSync(this.#fd).size);
+    const fd = this.#open;
+    const buf = Buffer.allocUnsafe(fstatSync(fd).size);
     let at = 0;
     while (at < buf.length) {
-      const { bytesRead: n } = await readAsync(this.#fd, buf, at, buf.length - at, at);
+      const { bytesRead: n } = await readAsync(fd, buf, at, buf.length - at, at);
       if (n === 0) break; // shorter than it was a moment ago
       at += n;
     }
     return buf.subarray(0, at);
   }
 
-  datasync(): Promise<void> {
-    return fdatasyncAsync(this.#fd);
+  async datasync(): Promise<void> {
+    return fdatasyncAsync(this.#open);
   }
 
-  sync(): Promise<void> {
-    return fsyncAsync(this.#fd);
+  async sync(): Promise<void> {
+    return fsyncAsync(this.#open);
   }
 
-  truncate(length: number): Promise<void> {
-    return ftruncateAsync(this.#fd, length);
+  async truncate(length: number): Promise<void> {
+    return ftruncateAsync(this.#open, length);
   }
 
-  /** Closes the file; again is a no-op. */
+  /**
+   * Closes the file; again is a no-op. The descriptor is released even when close reports an
+   * error (EIO, or a late write error on a network file system), which is then thrown.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -87,11 +101,18 @@ export async function withFile<T>(
   use: (file: OpenFile) => Promise<T>,
 ): Promise<T> {
   const file = new OpenFile(path, flags);
+  let result: T;
   try {
-    return await use(file);
-  } finally {
-    file.close();
+    result = await use(file);
+  } catch (err) {
+    // The error of the work is the one that says what happened (ENOSPC), not a close after it.
+    try {
+      file.close();
+    } catch {}
+    throw err;
   }
+  file.close();
+  return result;
 }
 
 /** The whole content of `path` (fs/promises readFile, without its asynchronous open). */

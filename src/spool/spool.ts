@@ -227,8 +227,11 @@ export class Spool {
       // only the records counted as spooled (see replayOldest). Never append behind a possibly
       // partial record: start a new segment next time.
       await file.truncate(this.#segmentBytes).catch(() => undefined);
-      this.#file = undefined;
-      file.close();
+      try {
+        this.#closeSegmentFile();
+      } catch {
+        // released anyway; err says what happened
+      }
       // A segment this append opened and that holds nothing would never be replayed (replay runs
       // only while the spool holds bytes): remove it.
       if (this.#segmentBytes === 0) await unlink(this.#segment).catch(() => undefined);
@@ -243,8 +246,7 @@ export class Spool {
   }
 
   async #rotate(): Promise<void> {
-    this.#file?.close();
-    this.#file = undefined;
+    this.#closeSegmentFile();
     this.#counter++;
     const name = `${String(Date.now()).padStart(13, '0')}-${this.#opts.instance}-${String(this.#counter).padStart(6, '0')}.seg`;
     this.#segment = join(this.dir, name);
@@ -268,9 +270,12 @@ export class Spool {
     const oldest = await this.#nextReplayable();
     if (oldest === undefined) return undefined;
     if (oldest === this.#segment) {
-      this.#file?.close();
-      this.#file = undefined;
       this.#segment = '';
+      try {
+        this.#closeSegmentFile();
+      } catch {
+        // released anyway; the next append opens a new segment
+      }
     }
     const own = this.#own.get(oldest);
     const result: ReplayResult = {
@@ -383,6 +388,7 @@ export class Spool {
         await unlink(tmp).catch(() => undefined);
         throw new RewriteRefused((err as Error).message);
       }
+      this.#replayWhole.delete(oldest); // the volume takes writes again: replay may yield again
       await syncDir(dirname(oldest));
       this.#bytes += records.reduce((n, r) => n + r.length, 0) - content.length;
       if (own !== undefined) {
@@ -429,9 +435,19 @@ export class Spool {
     return n;
   }
 
-  async close(): Promise<void> {
-    this.#file?.close();
+  /** Forgets the open segment before closing it: a close that fails still releases its descriptor. */
+  #closeSegmentFile(): void {
+    const file = this.#file;
     this.#file = undefined;
+    file?.close();
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.#closeSegmentFile();
+    } catch {
+      // released anyway
+    }
     await this.#lease.release();
   }
 }

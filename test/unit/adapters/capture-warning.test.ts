@@ -68,3 +68,43 @@ it('warns about a throwing resolve once, then once a minute, with the message; c
   const closed = logs.lines.find((l) => l.startsWith('info Audit system closed'));
   expect(closed).toContain('"captureErrors":6');
 });
+
+it('redacts the cause it logs, and a logger that throws never reaches the request', async () => {
+  vi.stubEnv('AUDIT_OPENSEARCH_HOST', undefined);
+  const spoolDir = tempDir('capture-warning');
+  const logs = collectLogs();
+  let throwing = false;
+  const logger = {
+    ...logs.logger,
+    warn: (fields: Record<string, unknown>, msg: string) => {
+      if (throwing) throw new Error('logger broke');
+      logs.logger.warn(fields, msg);
+    },
+  };
+  const audit = await createAudit({ workers: 1, spoolDir, registry: new Registry(), logger });
+  cleanup.push(async () => {
+    await audit.close().catch(() => undefined);
+    await rm(spoolDir, { recursive: true, force: true });
+  });
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+  const app = new Hono();
+  app.use(
+    honoAudit(audit, {
+      resolve: () => {
+        throw new Error(`bad token ${jwt}`);
+      },
+    }),
+  );
+  app.get('/x', (c) => c.text('ok'));
+  expect((await app.request('/x')).status).toBe(200);
+  const line = logs.lines.find((l) => l.startsWith('warn Audit could not read part of a request'));
+  expect(line).toContain('bad token');
+  expect(line).not.toContain(jwt);
+
+  // A minute later the warning is due again, and the logger throws: the request is not affected.
+  throwing = true;
+  vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ['Date'] });
+  expect((await app.request('/x')).status).toBe(200);
+  vi.useRealTimers();
+  expect(audit.stats()).toMatchObject({ captured: 2, captureErrors: 2 });
+});

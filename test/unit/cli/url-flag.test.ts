@@ -47,7 +47,7 @@ describe('pdaas-audit --url', () => {
     const { code, err } = await cli(['config', '--url', 'http://admin:s3cret@127.0.0.1:9250']);
     expect(code).toBe(2);
     expect(err).toContain(
-      'pdaas-audit config: AUDIT_ERR_INVALID_OPTION: --url must not contain a user name or password ("http://***@127.0.0.1:9250"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+      'pdaas-audit config: AUDIT_ERR_INVALID_OPTION: --url must not contain a user name or password (the value is not shown): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
     );
     expect(err).not.toContain('s3cret');
   });

@@ -59,11 +59,11 @@ describe('AUDIT_OPENSEARCH_URL', () => {
   it.each([
     [
       'http://admin:s3cret-Pw@127.0.0.1:9250',
-      'AUDIT_OPENSEARCH_URL must not contain a user name or password ("http://***@127.0.0.1:9250"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+      'AUDIT_OPENSEARCH_URL must not contain a user name or password (the value is not shown): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
     ],
     [
       'http://admin@127.0.0.1:9250',
-      'AUDIT_OPENSEARCH_URL must not contain a user name or password ("http://***@127.0.0.1:9250"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+      'AUDIT_OPENSEARCH_URL must not contain a user name or password (the value is not shown): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
     ],
     ['ftp://os:21', 'AUDIT_OPENSEARCH_URL must use http:// or https://, got "ftp://os:21"'],
     ['localhost:9200', 'AUDIT_OPENSEARCH_URL must use http:// or https://, got "localhost:9200"'],
@@ -73,11 +73,11 @@ describe('AUDIT_OPENSEARCH_URL', () => {
     ],
     [
       'http://os:9200/?pretty',
-      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200/?pretty"`,
+      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200/?…"`,
     ],
     [
       'http://os:9200#x',
-      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200#x"`,
+      `AUDIT_OPENSEARCH_URL must be a node's address without a path, query or fragment, got "http://os:9200/#…"`,
     ],
     [
       'http://a:9200,https://b:9200',
@@ -98,13 +98,22 @@ describe('AUDIT_OPENSEARCH_URL', () => {
       'http://ok:9200,http://u:s3cret-Pw@b:9200',
       'admin:s3cret-Pw@os:9200',
       'http://u:s3cret/Pw@os:9200',
+      // A comma in the password, and a key in a query.
+      'http://admin:s3cret,Pw@os:9200',
+      'https://os:9200/?api_key=s3cret-admin',
     ]) {
       const text = message({ AUDIT_OPENSEARCH_URL: url });
       expect(text).not.toContain('s3cret');
       expect(text).not.toContain('admin');
     }
     expect(message({}, { opensearch: { url: 'http://u:s3cret-Pw@os:9200' } })).toBe(
-      'opensearch.url must not contain a user name or password ("http://***@os:9200"): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+      'opensearch.url must not contain a user name or password (the value is not shown): URLs get logged; set AUDIT_OPENSEARCH_USERNAME and AUDIT_OPENSEARCH_PASSWORD instead',
+    );
+  });
+
+  it('refuses port 0, as AUDIT_OPENSEARCH_PORT does', () => {
+    expect(message({ AUDIT_OPENSEARCH_URL: 'http://os:0' })).toBe(
+      'AUDIT_OPENSEARCH_URL must name a port from 1 to 65535, got "http://os:0/"',
     );
   });
 

@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../../../src/delivery/bulk-sink.js';
-import { writeFully } from '../../../src/spool/files.js';
+import { OpenFile, withFile, writeFully } from '../../../src/spool/files.js';
 import { decodeRecords, encodeRecords } from '../../../src/spool/records.js';
 import { Spool, type SpoolOptions } from '../../../src/spool/spool.js';
 import type { AuditDocument } from '../../../src/worker/document.js';
@@ -66,6 +66,32 @@ describe('writeFully', () => {
 
   it('fails instead of spinning when a write takes nothing', async () => {
     await expect(writeFully(async () => 0, new Uint8Array(5))).rejects.toThrow(/stopped after 0 of 5 bytes/);
+  });
+});
+
+describe('OpenFile', () => {
+  it('refuses any use once closed: its descriptor number may belong to another file by then', async () => {
+    const path = join(root, 'closed.bin');
+    const file = new OpenFile(path, 'w');
+    await file.writeAll(Buffer.from('abc'));
+    file.close();
+    file.close(); // again: a no-op
+    await expect(file.writeAll(Buffer.from('x'))).rejects.toMatchObject({ code: 'EBADF' });
+    await expect(file.datasync()).rejects.toMatchObject({ code: 'EBADF' });
+    await expect(file.readAll()).rejects.toMatchObject({ code: 'EBADF' });
+    expect(await withFile(path, 'r', (f) => f.readAll())).toEqual(Buffer.from('abc'));
+  });
+
+  it("withFile throws the work's error, and closes the file", async () => {
+    let used: OpenFile | undefined;
+    const failure = Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+    await expect(
+      withFile(join(root, 'work.bin'), 'w', async (f) => {
+        used = f;
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    await expect(used?.sync()).rejects.toMatchObject({ code: 'EBADF' });
   });
 });
 
