@@ -20,6 +20,8 @@ export interface SoakParts {
   deadLetterDir: string;
   /** Events the second processes wrote into the shared spool. */
   childEvents: number;
+  /** What the second processes could not spool (a full spool volume), by their own count. */
+  childDropped: number;
   /** Second processes started so far. */
   childRuns: number;
 }
@@ -169,6 +171,7 @@ export const faults: Fault[] = [
       };
       // What it could not spool (its share of a full spool volume) it counted as dropped.
       parts.childEvents += final.spooled;
+      parts.childDropped += final.dropped.total;
       return undefined;
     },
   },

@@ -18,6 +18,7 @@ interface Soak {
     deadLettered: number;
     dropped: { total: number; byReason: Record<string, number> };
     secondProcessEvents: number;
+    secondProcessDropped?: number;
     storedTotal: number;
     droppedButStored: number;
   };
@@ -65,6 +66,14 @@ const lines = [
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => row([`&nbsp;&nbsp;${reason}`, n])),
   row(["second processes' events, spooled and delivered by this one", e.secondProcessEvents]),
+  ...(e.secondProcessDropped !== undefined
+    ? [
+        row([
+          "second processes' events they could not spool (counted as dropped by them)",
+          e.secondProcessDropped,
+        ]),
+      ]
+    : []),
   row(['documents in OpenSearch', e.storedTotal]),
   row(['&nbsp;&nbsp;of them counted as dropped after a write whose answer was lost', e.droppedButStored]),
   '',

@@ -89,6 +89,7 @@ async function main(): Promise<number> {
     spoolDir,
     deadLetterDir,
     childEvents: 0,
+    childDropped: 0,
     childRuns: 0,
   };
   const app = await startApp('hono', audit);
@@ -216,6 +217,7 @@ async function main(): Promise<number> {
       deadLettered: final.deadLettered,
       dropped: final.dropped,
       secondProcessEvents: parts.childEvents,
+      secondProcessDropped: parts.childDropped,
       storedTotal: stored.total,
       /** Dropped after a write whose answer was lost, found stored after all. */
       droppedButStored: stored.total - final.indexed - storedChild,
