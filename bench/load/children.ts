@@ -2,12 +2,13 @@
 // generator (generator.ts) in a process of its own so its CPU is not counted as the server's.
 import { type ChildProcess, execFile as execFileCb, fork } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Framework, Variant } from './apps.js';
 import type { GeneratorOptions, GeneratorResult } from './generator.js';
+
+export type { Framework, Variant } from './apps.js';
 
 const execFile = promisify(execFileCb);
 const here = (p: string) => new URL(p, import.meta.url).pathname;
-
-export type Variant = 'bare' | 'audited' | 'peer';
 
 export interface AuditStatsLite {
   captured: number;
@@ -47,12 +48,20 @@ function answer<T>(child: ChildProcess, key: string): Promise<T> {
   });
 }
 
-/** Starts a server variant; `env` entries set to undefined are removed from its environment. */
-export async function startServer(variant: Variant, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/**
+ * Starts a server variant; `env` entries set to undefined are removed from its environment.
+ * `nodeArgs` go before the script (profile.ts passes --cpu-prof and its options).
+ */
+export async function startServer(
+  variant: Variant,
+  env: NodeJS.ProcessEnv = {},
+  framework: Framework = 'hono',
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   const childEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  const child = fork(here('./server.ts'), [variant], {
-    execArgv: ['--import', 'tsx'],
+  const child = fork(here('./server.ts'), [variant, framework], {
+    execArgv: [...nodeArgs, '--import', 'tsx'],
     stdio: 'inherit',
     env: childEnv,
   });
@@ -103,6 +112,33 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorRes
     { maxBuffer: 16 << 20 },
   );
   return JSON.parse(stdout) as GeneratorResult;
+}
+
+export interface GeneratorProcess {
+  run(opts: GeneratorOptions): Promise<GeneratorResult>;
+  stop(): void;
+}
+
+/** A generator process kept for many runs (generator.ts --serve), one run at a time. */
+export async function startGenerator(): Promise<GeneratorProcess> {
+  const child = fork(here('./generator.ts'), ['--serve'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', reject);
+  });
+  return {
+    async run(opts) {
+      const reply = answer<{ result: GeneratorResult }>(child, 'result');
+      child.send(opts);
+      return (await reply).result;
+    },
+    stop() {
+      child.kill();
+    },
+  };
 }
 
 /** histogram_quantile over a prom-client JSON histogram (linear within the bucket). */

@@ -8,8 +8,8 @@
 //   needed, up to `connections`.
 // A request is either one fixed request or, with `mix`, the n-th request of the example
 // traffic mix (many organizations, a unique x-request-id each), counted per organization.
-// Prints one JSON line of results.
-//   node --import tsx bench/load/generator.ts '<json options>'
+// Prints one JSON line of results, or, with --serve, runs what it is sent over IPC.
+//   node --import tsx bench/load/generator.ts '<json options>' | --serve
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -321,7 +321,15 @@ export async function generate(o: GeneratorOptions): Promise<GeneratorResult> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  const result = await generate(JSON.parse(process.argv[2] ?? '{}') as GeneratorOptions);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(0);
+  if (process.argv[2] === '--serve') {
+    // One generator process for a whole comparison (children.ts startGenerator): one run per
+    // message, answered with { result }; spares a process start (a second or more) per window.
+    process.on('message', async (o: GeneratorOptions) => {
+      process.send?.({ result: await generate(o) });
+    });
+  } else {
+    const result = await generate(JSON.parse(process.argv[2] ?? '{}') as GeneratorOptions);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  }
 }

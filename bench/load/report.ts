@@ -1,6 +1,6 @@
 // Markdown for one load run (bench/results/load.json → load.md and the load part of BENCHMARKS.md),
 // with each of issue #6's targets judged from the run's own numbers.
-import type { OverheadResult } from './overhead.js';
+import type { Measured, OverheadResult, OwnCost } from './overhead.js';
 import type { ProfileResult } from './profiles.js';
 
 export interface LoadRun {
@@ -17,58 +17,129 @@ const f = (n: number | undefined, digits = 2) =>
 const ms = (us: number | undefined) => f(us === undefined ? undefined : us / 1000);
 const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
 
+const frameworkName: Record<string, string> = { hono: 'Hono', express: 'Express 5' };
+
 function overheadSection(o: OverheadResult): string[] {
   const p = o.parameters;
-  const pac = (k: string) => o.paced[k];
-  const rows = (table: Record<string, OverheadResult['paced'][string]>, ratio: boolean) =>
+  // Results written before the pass-through variant: Hono only, keys without the framework.
+  const legacy = o.variants === undefined;
+  const fws = legacy ? ['hono'] : [...p.frameworks];
+  const vs: readonly string[] = o.variants ?? ['bare', 'audited', 'peer'];
+  const key = (fw: string, kind: string, v: string) => (legacy ? `${kind} ${v}` : `${fw} ${kind} ${v}`);
+  const rounds = p.rounds ?? 1;
+  const rateOf = (fw: string) => (fw === 'express' ? (p.expressPacedRate ?? p.pacedRate) : p.pacedRate);
+  const peerName = (fw: string) => (fw === 'express' ? 'pino-http' : 'pino');
+  const rows = (table: Record<string, Measured>, fw: string, ratio: boolean) =>
     ['GET', 'POST'].flatMap((kind) =>
-      ['bare', 'audited', 'peer'].map((v) => {
-        const r = table[`${kind} ${v}`];
+      vs.map((v) => {
+        const r = table[key(fw, kind, v)];
         const ratioCell = ratio
-          ? ` ${v === 'bare' ? '1' : f(o.ratios[`${kind} ${v}/bare`], 3)} |`
+          ? ` ${v === 'bare' ? '1' : f(o.ratios[`${key(fw, kind, v)}/bare`], 3)} |`
           : ` ${ms(r?.send_lag_p99_us)} |`;
-        return `| ${kind} | ${v} | ${f(r?.rps, 0)} |${ratioCell} ${ms(r?.p50_us)} | ${ms(r?.p99_us)} | ${ms(r?.p999_us)} | ${f(r?.cpu_process_us_per_req, 1)} | ${f(r?.cpu_main_us_per_req, 1)} |`;
+        return `| ${kind} | ${v === 'peer' ? `peer (${peerName(fw)})` : v} | ${f(r?.rps, 0)} |${ratioCell} ${ms(r?.p50_us)} | ${ms(r?.p99_us)} | ${ms(r?.p999_us)} | ${f(r?.cpu_process_us_per_req, 1)} | ${f(r?.cpu_main_us_per_req, 1)} | ${f(r?.gc_us_per_req, 2)} | ${f(r?.alloc_bytes_per_req, 0)} |`;
       }),
     );
-  const added = (table: typeof o.paced, kind: string, v: string) =>
-    (table[`${kind} ${v}`]?.cpu_main_us_per_req ?? Number.NaN) -
-    (table[`${kind} bare`]?.cpu_main_us_per_req ?? Number.NaN);
-  const p99gap = (kind: string) =>
-    ((pac(`${kind} audited`)?.p99_us ?? 0) - (pac(`${kind} bare`)?.p99_us ?? 0)) / 1000;
+  const head = (ratio: boolean) => [
+    `| request | variant | req/s | ${ratio ? 'ratio to bare' : 'generator send lag p99 ms'} | p50 ms | p99 ms | p99.9 ms | CPU µs/req process | CPU µs/req main thread | GC µs/req main thread | heap B/req main thread |`,
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
   const lines = [
-    '### Overhead: bare, audited, peer',
+    `### Overhead: bare, pass-through, audited, peer (${fws.map((fw) => frameworkName[fw] ?? fw).join(' and ')})`,
     '',
-    `The Hono example three ways, each in its own process: bare; audited by @pdaas/audit (no OpenSearch on these two cores: the worker writes the durable local spool, the embedded default); the peer stack (Hono + pino, one record per request through pino's worker transport to /dev/null). GET is \`/policies/pol-1\`; POST is \`/policies\` with a ${p.post_body_bytes} B JSON body. The generator runs in another process on the same machine. CPU is the server process's, from /proc, per answered request, after the audit worker has finished the window's events.`,
+    `The example app (examples/<framework>/app.ts) four ways, each in its own process: bare; behind a pass-through middleware that only calls next() (\`async (c, next) => { await next() }\` on Hono, \`(req, res, next) => next()\` on Express: what any middleware costs); audited by @pdaas/audit (no OpenSearch on these two cores: the worker writes the durable local spool, the embedded default); the peer stack, writing one record per request through pino's worker transport to /dev/null (Hono: a middleware logging what the audit captures; Express: pino-http with its default serializers plus the parsed body). Each middleware sits where the audit sits in the audited app. GET is \`/policies/pol-1\`; POST is \`/policies\` with a ${p.post_body_bytes} B JSON body. The generator runs in another process on the same machine.`,
     '',
-    `**Saturation** (closed loop, ${p.connections} keep-alive connections, ${p.duration} s after a ${p.warmup} s warm-up):`,
-    '',
-    '| request | variant | req/s | ratio to bare | p50 ms | p99 ms | p99.9 ms | CPU µs/req process | CPU µs/req main thread |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
-    ...rows(o.saturation, true),
-    '',
-    `**Paced at ${p.pacedRate} req/s** (open loop for ${p.duration} s; latency from each request's scheduled send time, so a stall counts against every request behind it):`,
-    '',
-    '| request | variant | req/s | generator send lag p99 ms | p50 ms | p99 ms | p99.9 ms | CPU µs/req process | CPU µs/req main thread |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
-    ...rows(o.paced, false),
-    '',
-    'Targets (issue #6), judged on this run:',
-    '',
-    ...['GET', 'POST'].map((k) => {
-      const r = o.ratios[`${k} audited/bare`] ?? Number.NaN;
-      return `- ${k} saturation, audited/bare ≥ 0.90: ${f(r, 3)} (${verdict(r >= 0.9)}${r < 0.9 ? `, short by ${f(0.9 - r, 3)}` : ''}); the peer kept ${f(o.ratios[`${k} peer/bare`], 3)}.`;
-    }),
-    ...['GET', 'POST'].map((k) => {
-      const a = added(o.paced, k, 'audited');
-      return `- ${k} main-thread CPU added per request ≤ 5 µs: audited +${f(a, 1)} µs at ${p.pacedRate} req/s (${verdict(a <= 5)}), +${f(added(o.saturation, k, 'audited'), 1)} µs at saturation; the peer +${f(added(o.paced, k, 'peer'), 1)} µs and +${f(added(o.saturation, k, 'peer'), 1)} µs.`;
-    }),
-    ...['GET', 'POST'].map((k) => {
-      const g = p99gap(k);
-      return `- ${k} p99 at ${p.pacedRate} req/s within 0.5 ms of bare: ${g >= 0 ? '+' : ''}${f(g)} ms (${verdict(g <= 0.5)}).`;
-    }),
-    `- Accounting of the audited server over the whole comparison: ${o.accounting.captured} events captured for ${o.accounting.requests} answered requests, ${o.accounting.dropped} dropped (${o.accounting.ok ? 'exact' : 'MISMATCH'}).`,
+    `How the columns are computed, per answered request of one measured window (from just before the generator starts until the audit worker has an outcome for the window's events, plus 300 ms): **CPU** from /proc (utime + stime of the process, and of its main thread); **GC** the summed duration of the main thread's \`gc\` performance entries (PerformanceObserver in the server); **heap B** the bytes the main thread's V8 heap allocated, as the used heap's growth over the window plus what every GC in it freed (used before minus used after, from v8.GCProfiler), so garbage collected in the window counts too; off-heap memory (Buffer stores, the ring's SharedArrayBuffer) is not in it. ${rounds > 1 ? `Each figure is the median of ${rounds} rounds; every round measures all variants in a rotated order, and a difference between variants is the median of the differences within each round.` : 'One round.'}`,
     '',
   ];
+  for (const fw of fws) {
+    lines.push(
+      `**${frameworkName[fw] ?? fw}, saturation** (closed loop, ${p.connections} keep-alive connections, ${p.duration} s after a ${p.warmup} s warm-up):`,
+      '',
+      ...head(true),
+      ...rows(o.saturation, fw, true),
+      '',
+      `**${frameworkName[fw] ?? fw}, paced at ${rateOf(fw)} req/s** (open loop for ${p.duration} s; latency from each request's scheduled send time, so a stall counts against every request behind it):`,
+      '',
+      ...head(false),
+      ...rows(o.paced, fw, false),
+      '',
+    );
+    const behind = ['GET', 'POST'].flatMap((kind) =>
+      vs.filter((v) => (o.paced[key(fw, kind, v)]?.rps ?? 0) < rateOf(fw) * 0.98).map((v) => `${kind} ${v}`),
+    );
+    if (behind.length > 0)
+      lines.push(
+        `Below the paced rate (the server saturated, so these rows are not a paced measurement): ${behind.join(', ')}.`,
+        '',
+      );
+  }
+  if (!o.own_cost) return lines;
+  const own = o.own_cost;
+  const spread = (c: OwnCost | undefined) =>
+    c && c.main_us_rounds.length > 1 ? ` (${c.main_us_rounds.map((x) => f(x, 1)).join(', ')})` : '';
+  lines.push(
+    "**Each library's own cost over the pass-through middleware**, per request (variant minus pass-through; the rounds' differences in parentheses):",
+    '',
+    '| framework | request | load | @pdaas/audit main thread µs | peer main thread µs | @pdaas/audit process µs | peer process µs | @pdaas/audit GC µs | peer GC µs | @pdaas/audit heap B | peer heap B |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  );
+  for (const fw of fws)
+    for (const kind of ['GET', 'POST'])
+      for (const [load, table] of [
+        ['saturation', own.saturation],
+        [`${rateOf(fw)}/s`, own.paced],
+      ] as const) {
+        const a = table[key(fw, kind, 'audited')];
+        const b = table[key(fw, kind, 'peer')];
+        lines.push(
+          `| ${frameworkName[fw] ?? fw} | ${kind} | ${load} | ${f(a?.main_us, 1)}${spread(a)} | ${f(b?.main_us, 1)}${spread(b)} | ${f(a?.process_us, 1)} | ${f(b?.process_us, 1)} | ${f(a?.gc_us, 2)} | ${f(b?.gc_us, 2)} | ${f(a?.alloc_bytes, 0)} | ${f(b?.alloc_bytes, 0)} |`,
+        );
+      }
+  lines.push('', 'Targets (issue #14), judged on this run:', '');
+  for (const fw of fws) {
+    const name = frameworkName[fw] ?? fw;
+    for (const kind of ['GET', 'POST']) {
+      const limit = kind === 'GET' ? 3 : 5;
+      const a = own.saturation[key(fw, kind, 'audited')]?.main_us ?? Number.NaN;
+      const b = own.saturation[key(fw, kind, 'peer')]?.main_us ?? Number.NaN;
+      lines.push(
+        `- ${name} ${kind}: own main-thread cost at saturation ≤ ${limit} µs and below the peer's: +${f(a, 1)} µs against ${peerName(fw)}'s +${f(b, 1)} µs (${verdict(a <= limit && a < b)}).`,
+      );
+      const ra = o.ratios[`${key(fw, kind, 'audited')}/bare`] ?? Number.NaN;
+      const rb = o.ratios[`${key(fw, kind, 'peer')}/bare`] ?? Number.NaN;
+      lines.push(
+        `- ${name} ${kind}: saturation throughput audited/bare ≥ peer/bare: ${f(ra, 3)} against ${f(rb, 3)} (${verdict(ra >= rb)}).`,
+      );
+      const gap =
+        ((o.paced[key(fw, kind, 'audited')]?.p99_us ?? Number.NaN) -
+          (o.paced[key(fw, kind, 'bare')]?.p99_us ?? Number.NaN)) /
+        1000;
+      const saturated = ['bare', 'audited'].some(
+        (v) => (o.paced[key(fw, kind, v)]?.rps ?? 0) < rateOf(fw) * 0.98,
+      );
+      lines.push(
+        `- ${name} ${kind}: p99 at ${rateOf(fw)} req/s within 0.5 ms of bare: ${gap >= 0 ? '+' : ''}${f(gap)} ms (${saturated ? 'not judged: a server fell below the paced rate' : verdict(gap <= 0.5)}).`,
+      );
+      const cpu = (t: Record<string, Measured>, v: string) =>
+        t[key(fw, kind, v)]?.cpu_process_us_per_req ?? Number.NaN;
+      const below =
+        cpu(o.saturation, 'audited') < cpu(o.saturation, 'peer') &&
+        cpu(o.paced, 'audited') < cpu(o.paced, 'peer');
+      lines.push(
+        `- ${name} ${kind}: whole-process CPU per request below the peer's (spool sink): ${f(cpu(o.saturation, 'audited'), 1)} against ${f(cpu(o.saturation, 'peer'), 1)} µs at saturation, ${f(cpu(o.paced, 'audited'), 1)} against ${f(cpu(o.paced, 'peer'), 1)} µs at ${rateOf(fw)} req/s (${verdict(below)}).`,
+      );
+    }
+  }
+  const acc = o.accounting;
+  const per = acc.by_framework
+    ? Object.entries(acc.by_framework)
+        .map(([fw, a]) => `${frameworkName[fw] ?? fw} ${a.captured} of ${a.requests}`)
+        .join(', ')
+    : '';
+  lines.push(
+    `- Accounting of the audited servers over the whole comparison: ${acc.captured} events captured for ${acc.requests} answered requests${per ? ` (${per})` : ''}, ${acc.dropped} dropped (${acc.ok ? 'exact' : 'MISMATCH'}).`,
+    '',
+  );
   return lines;
 }
 

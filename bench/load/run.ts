@@ -1,5 +1,6 @@
 // `npm run load`: the performance proof of issue #6 in one run.
-// 1. Overhead, side by side: the Hono example bare, audited and with the pino peer (overhead.ts).
+// 1. Overhead, side by side, for Hono and Express: the example app bare, behind a pass-through
+//    middleware, audited and with the pino peer (overhead.ts), in rounds.
 // 2. The three production load profiles (sustained, spike, many tenants) against a real OpenSearch node, each ending with the
 //    accounting check (profiles.ts): sustained, spike and multi-tenant.
 // Writes bench/results/load.json and load.md, then regenerates BENCHMARKS.md.
@@ -10,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
+import { type Framework, frameworks } from './apps.js';
 import { type OverheadResult, runOverhead } from './overhead.js';
 import { type ProfileResult, type ProfileSpec, runProfile } from './profiles.js';
 import { loadMarkdown } from './report.js';
@@ -21,6 +23,9 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     connections: { type: 'string', default: '32' },
     'paced-rate': { type: 'string', default: '5000' },
+    'express-paced-rate': { type: 'string', default: '1000' },
+    rounds: { type: 'string' },
+    frameworks: { type: 'string' },
     profiles: { type: 'string', default: 'sustained,spike,multi-tenant' },
     overhead: { type: 'boolean', default: true },
     'no-overhead': { type: 'boolean', default: false },
@@ -36,11 +41,14 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`usage: npm run load -- [options]
-  --short                 CI version: 3 s windows, 10 s profiles (about 2 minutes in all)
+  --short                 CI version: Hono only, 1.5 s windows, one round, 10 s profiles (about 3 minutes)
   --duration S            overhead windows (saturation and paced), default 10 (LOAD_DURATION)
   --warmup S              closed-loop warm-up before each variant, default 2
+  --rounds N              rounds of the overhead comparison, default 2 (short: 1)
+  --frameworks LIST       hono,express (default both; short: hono)
   --paced-rate N          open-loop rate of the latency comparison, default 5000 req/s
-  --no-overhead           skip the bare/audited/peer comparison
+  --express-paced-rate N  the same for Express, default 1000 req/s (below its saturation here)
+  --no-overhead           skip the bare/passthrough/audited/peer comparison
   --profiles LIST         sustained,spike,multi-tenant (default all; "none" skips them)
   --sustained S           sustained profile duration, default 60, at most 3600
   --sustained-rate N      default 5000 req/s
@@ -50,7 +58,7 @@ if (values.help) {
 }
 const short = values.short;
 const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
-const duration = num(values.duration ?? process.env.LOAD_DURATION, short ? 3 : 10);
+const duration = num(values.duration ?? process.env.LOAD_DURATION, short ? 1.5 : 10);
 const sustained = Math.min(3600, num(values.sustained, short ? 10 : 60));
 const wanted = values.profiles === 'none' ? [] : (values.profiles as string).split(',');
 const specs: ProfileSpec[] = [
@@ -74,9 +82,16 @@ let overhead: OverheadResult | undefined;
 if (!values['no-overhead']) {
   overhead = await runOverhead({
     duration,
-    warmup: num(values.warmup, short ? 1 : 2),
+    warmup: num(values.warmup, short ? 0.5 : 2),
     connections: Number(values.connections),
     pacedRate: Number(values['paced-rate']),
+    expressPacedRate: Number(values['express-paced-rate']),
+    rounds: num(values.rounds, short ? 1 : 2),
+    frameworks: (values.frameworks ?? (short ? 'hono' : 'hono,express')).split(',').map((f) => {
+      if (!frameworks.includes(f as Framework))
+        throw new Error(`--frameworks: unknown ${f} (${frameworks.join(', ')})`);
+      return f as Framework;
+    }),
   });
 }
 
