@@ -45,6 +45,7 @@ describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind)
       spooled: 0,
       inFlight: 0,
       recovered: 0,
+      captureErrors: 0,
     });
     expect(lines.some((l) => l.startsWith('info Audit system initialized'))).toBe(true);
 
