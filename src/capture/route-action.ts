@@ -63,17 +63,29 @@ export function deriveRouteAction(method: string, route: string): RouteAction {
   return { action, param: '', prefix: statics.at(-1) ?? '' };
 }
 
-/** A bounded per-adapter cache: routes are few, but a hostile app could register many. */
+/**
+ * A bounded per-adapter cache: routes are few, but a hostile app could register many. Keyed by
+ * method, then by the route string the router already holds, so a lookup builds no string.
+ */
 export class RouteActionCache {
-  readonly #cache = new Map<string, RouteAction>();
+  readonly #byMethod = new Map<string, Map<string, RouteAction>>();
+  #size = 0;
 
   get(method: string, route: string): RouteAction {
-    const key = `${method} ${route}`;
-    let hit = this.#cache.get(key);
+    let routes = this.#byMethod.get(method);
+    if (routes === undefined) {
+      routes = new Map();
+      this.#byMethod.set(method, routes);
+    }
+    let hit = routes.get(route);
     if (hit === undefined) {
       hit = deriveRouteAction(method, route);
-      if (this.#cache.size >= 10_000) this.#cache.clear();
-      this.#cache.set(key, hit);
+      if (this.#size >= 10_000) {
+        for (const m of this.#byMethod.values()) m.clear();
+        this.#size = 0;
+      }
+      routes.set(route, hit);
+      this.#size++;
     }
     return hit;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveRouteAction, singular } from '../../../src/capture/route-action.js';
+import { deriveRouteAction, RouteActionCache, singular } from '../../../src/capture/route-action.js';
 
 describe('route → action and target', () => {
   it.each([
@@ -23,5 +23,20 @@ describe('route → action and target', () => {
       'status',
       'group',
     ]);
+  });
+});
+
+describe('RouteActionCache', () => {
+  it('answers per method and route, the same object each time, and stays bounded', () => {
+    const cache = new RouteActionCache();
+    const read = cache.get('GET', '/policies/:id');
+    expect(read).toEqual(deriveRouteAction('GET', '/policies/:id'));
+    expect(cache.get('GET', '/policies/:id')).toBe(read);
+    expect(cache.get('DELETE', '/policies/:id')).toEqual(deriveRouteAction('DELETE', '/policies/:id'));
+    expect(cache.get('DELETE', '/policies/:id')).not.toEqual(read);
+    // A hostile app with endless routes: the cache empties itself instead of growing.
+    for (let i = 0; i < 10_000; i++) cache.get('GET', `/r${i}/:id`);
+    expect(cache.get('GET', '/policies/:id')).not.toBe(read); // evicted, derived again
+    expect(cache.get('GET', '/policies/:id')).toEqual(read);
   });
 });
