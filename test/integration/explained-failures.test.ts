@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { type Audit, type CreateAuditOptions, createAudit } from '@pdaas/audit';
 import { honoAudit } from '@pdaas/audit/hono';
 import { Hono } from 'hono';
@@ -9,26 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../support/faults.js';
 import { collectLogs, type LogLines } from '../support/logs.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
-import { useCertsAndServers } from '../support/test-certs.js';
+import { closedPort, useCertsAndServers } from '../support/test-certs.js';
 
 const node = new URL(testUrl());
 const local = useCertsAndServers();
-const servers = local.servers;
-
-async function listen<T extends http.Server>(server: T, port = 0): Promise<number> {
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+const { listen } = local;
 
 /**
  * Forwards to the test node; with `credentials`, answers 401 as the security plugin does (text

@@ -2,8 +2,9 @@
 // certificate, and a CA with a leaf certificate it signed. The caller removes `dir`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
 import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -80,7 +81,12 @@ export function makeTestCerts(): TestCerts {
  * For a test file: certificates made before its tests, and the local servers it pushes onto
  * `servers`, closed after them, with the certificates' folder removed.
  */
-export function useCertsAndServers(): { certs: () => TestCerts; servers: Array<http.Server | https.Server> } {
+export function useCertsAndServers(): {
+  certs: () => TestCerts;
+  servers: Array<http.Server | https.Server>;
+  /** Starts `server` on 127.0.0.1 (`port`, or a free one), closed after the file's tests; its port. */
+  listen: (server: http.Server | https.Server, port?: number) => Promise<number>;
+} {
   let certs: TestCerts | undefined;
   const servers: Array<http.Server | https.Server> = [];
   beforeAll(() => {
@@ -99,5 +105,19 @@ export function useCertsAndServers(): { certs: () => TestCerts; servers: Array<h
       return certs;
     },
     servers,
+    listen: async (server, port = 0) => {
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      return (server.address() as AddressInfo).port;
+    },
   };
+}
+
+/** A port nothing listens on: bound, then closed. */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }

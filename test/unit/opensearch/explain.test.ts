@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { Client, errors } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
 import { AuditError } from '../../../src/errors.js';
@@ -12,7 +11,7 @@ import {
 } from '../../../src/opensearch/explain.js';
 import { checkHealth } from '../../../src/opensearch/health.js';
 import { send } from '../../../src/opensearch/request.js';
-import { useCertsAndServers } from '../../support/test-certs.js';
+import { closedPort, useCertsAndServers } from '../../support/test-certs.js';
 
 const url = 'http://127.0.0.1:9250';
 
@@ -168,22 +167,7 @@ describe('explainFailure: connections', () => {
 // ── The real client against real local servers ───────────────────────────────────────────────
 
 const local = useCertsAndServers();
-const servers = local.servers;
-
-async function listen<T extends http.Server | https.Server>(server: T): Promise<number> {
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+const { listen } = local;
 
 /** What the real client throws for one request to `node`. */
 async function failureOf(node: string, opts: { ca?: Buffer; timeoutMs?: number } = {}): Promise<unknown> {
