@@ -14,7 +14,7 @@ import { type Audit, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { Bench } from 'tinybench';
 import { createApp } from '../examples/hono/app.js';
-import { EventEncoder } from '../src/event.js';
+import { EventEncoder } from '../src/capture/encoder.js';
 import { createRingBuffer } from '../src/layout.js';
 import { RingProducer, WriteResult } from '../src/ring/producer.js';
 import { internals } from '../test/support/internals.js';

@@ -5,13 +5,21 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { register as defaultRegistry, type Registry } from 'prom-client';
+import { EventEncoder } from './capture/encoder.js';
 import { compileExcludedPaths } from './capture/excluded-paths.js';
 import type { AuditConfig, AuditOptions } from './config/options.js';
 import { captureDisabled, describeConfig, resolveConfig } from './config/resolve.js';
 import { type BreakerState, createBreakerBuffer } from './delivery/breaker.js';
 import { AuditError } from './errors.js';
-import { BodyKind, type CapturedEvent, EventEncoder } from './event.js';
-import { createRingBuffer, createStatsBuffer, eventsPerShard, ringCapacity, Stat } from './layout.js';
+import { BodyKind, type CapturedEvent } from './event.js';
+import {
+  createRingBuffer,
+  createStatsBuffer,
+  eventsPerShard,
+  maxFrameBytes,
+  ringCapacity,
+  Stat,
+} from './layout.js';
 import { type AuditLogger, defaultLogger } from './logger.js';
 import { Histogram, HOT_PATH_BUCKETS, registerMetrics } from './metrics/registry.js';
 import { addRows, readCommitting, readRow } from './metrics/stat-row.js';
@@ -101,7 +109,7 @@ export class Audit {
   /** The compiled AUDIT_EXCLUDED_PATHS matcher. */
   readonly isExcluded: (path: string) => boolean;
   readonly #log: AuditLogger;
-  readonly #encoder = new EventEncoder();
+  readonly #encoder: EventEncoder;
   readonly #producers: RingProducer[] = [];
   readonly #stats: SharedArrayBuffer;
   readonly #breaker = createBreakerBuffer();
@@ -135,8 +143,10 @@ export class Audit {
     const shards = config.workers;
     this.#stats = createStatsBuffer(shards);
     const maxPerShard = eventsPerShard(config.maxQueueSize, shards);
+    const capacity = ringCapacity(Math.floor(config.ringBytes / shards));
+    // A frame larger than the ring takes is refused by the encoder before it is written out whole.
+    this.#encoder = new EventEncoder(maxFrameBytes(capacity));
     if (this.active) {
-      const capacity = ringCapacity(Math.floor(config.ringBytes / shards));
       for (let i = 0; i < shards; i++)
         this.#producers.push(new RingProducer(createRingBuffer(capacity), maxPerShard));
     }
@@ -229,14 +239,14 @@ export class Audit {
    * overflows the encoder's stack) costs the body, not the event.
    */
   #write(producer: RingProducer, event: CapturedEvent): WriteResult {
-    let bytes: Uint8Array;
+    let len: number;
     try {
-      bytes = this.#encoder.encode(event);
+      len = this.#encoder.frame(event);
     } catch (err) {
       if (event.bodyKind === BodyKind.NONE) throw err;
-      bytes = this.#encoder.encode(withoutBody(event, 'body could not be encoded'));
+      len = this.#encoder.frame(withoutBody(event, 'body could not be encoded'));
     }
-    return producer.write(bytes);
+    return len < 0 ? WriteResult.TOO_LARGE : producer.write(this.#encoder.bytes, len);
   }
 
   /**

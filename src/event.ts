@@ -1,7 +1,8 @@
 // What the hot path captures for one request, and its wire form in the ring: a msgpack array in a
-// fixed field order (no key names per event, no JSON). Both threads import this file; the worker
-// turns a captured event into the stored document (src/worker/document.ts).
-import { Packr, Unpackr } from 'msgpackr';
+// fixed field order (no key names per event, no JSON). Both threads import this file; the main
+// thread encodes with src/capture/encoder.ts, the worker decodes here and turns a captured event
+// into the stored document (src/worker/document.ts).
+import { Unpackr } from 'msgpackr';
 
 /** How the request body travels to the worker, which parses and sanitizes it there. */
 export const BodyKind = {
@@ -87,43 +88,6 @@ export const FIELDS = [
   'bodyTruncated',
   'error',
 ] as const satisfies readonly (keyof CapturedEvent)[];
-
-/** Encodes events on the main thread; reuses one array and msgpackr's buffer, so it is not reentrant. */
-export class EventEncoder {
-  readonly #packr = new Packr({ useRecords: false, moreTypes: false });
-  readonly #row: unknown[] = new Array(FIELDS.length);
-
-  encode(e: CapturedEvent): Uint8Array {
-    // One named read per field, in FIELDS order: a loop of e[FIELDS[i]] is a keyed load per
-    // field, which V8 cannot specialize (a unit test checks this order against FIELDS).
-    const r = this.#row;
-    r[0] = e.ts;
-    r[1] = e.seq;
-    r[2] = e.method;
-    r[3] = e.path;
-    r[4] = e.query;
-    r[5] = e.route;
-    r[6] = e.status;
-    r[7] = e.durationMs;
-    r[8] = e.actorId;
-    r[9] = e.actorType;
-    r[10] = e.organizationId;
-    r[11] = e.accountId;
-    r[12] = e.action;
-    r[13] = e.target;
-    r[14] = e.traceId;
-    r[15] = e.requestId;
-    r[16] = e.clientIp;
-    r[17] = e.userAgent;
-    r[18] = e.contentType;
-    r[19] = e.bodyKind;
-    r[20] = e.body;
-    r[21] = e.bodySize;
-    r[22] = e.bodyTruncated;
-    r[23] = e.error;
-    return this.#packr.pack(r);
-  }
-}
 
 // copyBuffers: a bytes body is its own copy, never a view into the scratch below.
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });

@@ -42,9 +42,8 @@ export class RingProducer {
     this.#maxEvents = maxEvents;
   }
 
-  /** Copies `payload` into the ring as one frame and publishes it. */
-  write(payload: Uint8Array): WriteResult {
-    const len = payload.length;
+  /** Copies the first `len` bytes of `payload` into the ring as one frame and publishes it. */
+  write(payload: Uint8Array, len = payload.length): WriteResult {
     const need = FRAME_HEADER_BYTES + align8(len);
     if (need > this.#maxFrame) return WriteResult.TOO_LARGE;
     if ((this.#events - this.#releasedEvents) >>> 0 >= this.#maxEvents) {
@@ -67,7 +66,7 @@ export class RingProducer {
       offset = 0;
     }
     this.#lengths[offset >> 2] = len;
-    this.#data.set(payload, offset + FRAME_HEADER_BYTES);
+    this.#data.set(len === payload.length ? payload : payload.subarray(0, len), offset + FRAME_HEADER_BYTES);
     this.#write = (write + need) >>> 0;
     this.#events = (this.#events + 1) >>> 0;
     Atomics.store(this.#header, Ring.WRITTEN_EVENTS, this.#events | 0);

@@ -1,6 +1,7 @@
 import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, EventEncoder, FIELDS } from '../../src/event.js';
+import { EventEncoder } from '../../src/capture/encoder.js';
+import { decodeEvent, FIELDS } from '../../src/event.js';
 import { event } from '../support/captured-event.js';
 
 describe('frames', () => {
