@@ -6,8 +6,11 @@
 // Self time is grouped by where the code lives (the audit's adapter, capture, encoder, ring, ...)
 // and divided by the requests answered in the window; the difference audited − passthrough is the
 // audit's cost step by step.
-//   npx tsx bench/load/profile.ts [--duration S] [--rate N] [--interval µs] [--out DIR] [--framework hono|express]
-// Writes DIR/summary.json and DIR/summary.md (default /tmp/pdaas-profile); `npm run build` first.
+//   npx tsx bench/load/profile.ts [--duration S] [--rate N] [--interval µs] [--framework hono|express]
+//                                 [--out DIR] [--summary PREFIX]
+// Writes the raw profiles under DIR (default bench/results/tmp/profile-<framework>, not committed)
+// and PREFIX.json and PREFIX.md (default bench/results/profile-<framework>), which
+// docs/ARCHITECTURE.md cites; `npm run build` first.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { join, relative } from 'node:path';
@@ -24,7 +27,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     rate: { type: 'string', default: '2000' },
     interval: { type: 'string', default: '100' },
-    out: { type: 'string', default: '/tmp/pdaas-profile' },
+    out: { type: 'string' },
+    summary: { type: 'string' },
     framework: { type: 'string', default: 'hono' },
     variants: { type: 'string', default: 'passthrough,audited-nocapture,audited' },
   },
@@ -32,8 +36,9 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const rate = Number(values.rate);
 const framework = values.framework as Framework;
-const out = values.out as string;
 const root = fileURLToPath(new URL('../../', import.meta.url));
+const out = values.out ?? join(root, 'bench/results/tmp', `profile-${framework}`);
+const summaryPrefix = values.summary ?? join(root, 'bench/results', `profile-${framework}`);
 
 interface CallFrame {
   functionName: string;
@@ -71,8 +76,9 @@ function category(frame: CallFrame): string | undefined {
   }
   if (url.includes('/node_modules/') || !url.includes('/dist/')) return library(url);
   if (url.includes('/dist/adapters/')) return 'audit: adapter';
+  if (url.includes('/dist/capture/encoder.js')) return 'audit: encoder';
   if (url.includes('/dist/capture/')) return 'audit: capture (build-event, body, route)';
-  if (url.includes('/dist/event.js')) return 'audit: encoder (msgpackr)';
+  if (url.includes('/dist/event.js')) return 'audit: encoder';
   if (url.includes('/dist/ring/')) return 'audit: ring producer';
   if (url.includes('/dist/audit.js')) return 'audit: Audit.capture';
   return 'audit: other';
@@ -81,7 +87,7 @@ function category(frame: CallFrame): string | undefined {
 /** The place of code outside the library's build. */
 function library(url: string): string {
   // The library's own dependencies on the request path.
-  if (url.includes('/msgpackr/')) return 'audit: encoder (msgpackr)';
+  if (url.includes('/msgpackr/')) return 'audit: encoder';
   if (url.includes('/prom-client/')) return 'audit: prom-client';
   if (url.includes('/piscina/')) return 'piscina';
   if (url.includes('/@hono/node-server/')) return 'framework: @hono/node-server';
@@ -363,7 +369,7 @@ for (const variant of (values.variants as string).split(',')) {
   }
 }
 gen.stop();
-writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+writeFileSync(`${summaryPrefix}.json`, `${JSON.stringify(summary, null, 2)}\n`);
 
 // A readable summary: per category µs/req for each window, then the audited window's top functions.
 const md: string[] = [`# CPU and heap profile (${framework}), ${summary.date}`, ''];
@@ -418,5 +424,5 @@ for (const n of names.filter((x) => x.startsWith('audited '))) {
     '',
   );
 }
-writeFileSync(join(out, 'summary.md'), `${md.join('\n')}\n`);
+writeFileSync(`${summaryPrefix}.md`, `${md.join('\n')}\n`);
 console.log(md.join('\n'));

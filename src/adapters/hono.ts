@@ -171,19 +171,24 @@ async function fromCache(pending: unknown, key: CacheKey, max: number, length: n
   await undefined;
   if (state === 2) return bodyNote(`body read failed (${errorName(value)})`, length);
   if (state === 0) return bodyNote('body read not finished when the handler answered', length);
-  switch (key) {
-    case 'arrayBuffer':
-      return bodyFromBytes(new Uint8Array(value as ArrayBuffer), max, length);
-    case 'text':
-      return bodyFromText(value as string, max, length);
-    case 'formData': {
-      const fields: Record<string, string> = Object.create(null);
-      for (const [k, v] of value as FormData)
-        fields[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
-      return bodyFromValue(fields, max, length);
+  try {
+    switch (key) {
+      case 'arrayBuffer':
+        return bodyFromBytes(new Uint8Array(value as ArrayBuffer), max, length);
+      case 'text':
+        return bodyFromText(value as string, max, length);
+      case 'formData': {
+        const fields: Record<string, string> = Object.create(null);
+        for (const [k, v] of value as FormData)
+          fields[k] = typeof v === 'string' ? v : `[file ${v.size} bytes]`;
+        return bodyFromValue(fields, max, length);
+      }
+      default:
+        return bodyFromValue(value, max, length);
     }
-    default:
-      return bodyFromValue(value, max, length);
+  } catch (err) {
+    // A cached value of an unexpected shape (another middleware wrote the cache).
+    return bodyNote(`body unreadable (${errorName(err)})`, length);
   }
 }
 
@@ -223,104 +228,171 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     // A scrape of the metrics the audit serves (honoMetrics) is not an event, wherever it is mounted.
     if (scrapes.has(c.req.raw)) return;
     const doneAt = performance.now();
+    // The reads live in a plain function, so this async function's frame (kept on the heap across
+    // its awaits) holds a handful of values, not every local of the capture.
+    const parts = readParts(c, ownIndex, resolve, clientIp, routes, maxBody, ts, path, doneAt - t0);
     // The hot-path clock: the capture's own work, without the (microtask) wait for a cached body.
     let startedAt = doneAt;
-    let method = '';
-    let status = 0;
-    let notes = '';
-    let event: CapturedEvent | undefined;
+    if (typeof parts !== 'string' && parts.body instanceof Promise) {
+      const before = performance.now();
+      try {
+        parts.body = await parts.body;
+      } catch (err) {
+        // fromCache() answers every failure with a note; this only keeps a surprise out of the app.
+        parts.body = bodyNote(`body unreadable (${errorName(err)})`, -1);
+      }
+      startedAt += performance.now() - before;
+    }
+    finish(audit, parts, ts, c, path, doneAt - t0, startedAt);
+  };
+}
+
+/** RequestParts whose body may still be a cached read (it settles within a microtask or two). */
+type HonoParts = Omit<RequestParts, 'body'> & { body: RequestParts['body'] | Promise<BodyCapture> };
+
+/**
+ * Everything of the event that is read without waiting; when the request could not be read at
+ * all, the note saying why (the caller then records the minimal event). Every part is read on its
+ * own: one that fails leaves a safe default and a note.
+ */
+function readParts(
+  c: Context,
+  ownIndex: number,
+  resolve: (c: Context) => Principal | undefined,
+  clientIp: (c: Context) => string | undefined,
+  routes: RouteActionCache,
+  maxBody: number,
+  ts: number,
+  path: string,
+  durationMs: number,
+): HonoParts | string {
+  let notes = '';
+  try {
+    const req = c.req;
+    const raw = req.raw;
+    const method = raw.method;
+    const status = c.res.status;
+    let route = '';
+    let derived: RouteAction | undefined;
     try {
-      const req = c.req;
-      const raw = req.raw;
-      method = raw.method;
-      status = c.res.status;
-      let route = '';
-      let derived: RouteAction | undefined;
+      route = answeredRoute(c, ownIndex);
+      if (route) derived = routes.get(method, route);
+    } catch (err) {
+      route = '';
+      notes = addNote(notes, 'route', err);
+    }
+    let override: AuditOverride | undefined;
+    try {
+      override = c.get('auditOverride');
+    } catch (err) {
+      notes = addNote(notes, 'override', err);
+    }
+    let who: Principal | undefined;
+    try {
+      who = resolve(c);
+    } catch (err) {
+      notes = addNote(notes, 'principal', err);
+    }
+    let ip: string | undefined;
+    try {
+      ip = clientIp(c);
+    } catch (err) {
+      notes = addNote(notes, 'client ip', err);
+    }
+    let headers: unknown;
+    let header: Reader = noHeader;
+    let contentType = '';
+    let length = -1;
+    let chunked = false;
+    try {
+      const incoming = (c.env as NodeEnv | undefined)?.incoming;
+      headers = incoming ? incoming.headers : raw.headers;
+      header = incoming ? nodeHeader : fetchHeader;
+      contentType = header(headers, 'content-type') ?? '';
+      length = parseLength(header(headers, 'content-length'));
+      chunked = header(headers, 'transfer-encoding') !== undefined;
+    } catch (err) {
+      header = noHeader;
+      notes = addNote(notes, 'headers', err);
+    }
+    let body: HonoParts['body'];
+    if (method !== 'GET' && method !== 'HEAD') {
       try {
-        route = answeredRoute(c, ownIndex);
-        if (route) derived = routes.get(method, route);
+        body = readBody(c, maxBody, contentType, length, chunked);
       } catch (err) {
-        route = '';
-        notes = addNote(notes, 'route', err);
+        body = bodyNote(`body unreadable (${errorName(err)})`, length);
       }
-      let override: AuditOverride | undefined;
-      try {
-        override = c.get('auditOverride');
-      } catch (err) {
-        notes = addNote(notes, 'override', err);
-      }
-      let who: Principal | undefined;
-      try {
-        who = resolve(c);
-      } catch (err) {
-        notes = addNote(notes, 'principal', err);
-      }
-      let ip: string | undefined;
-      try {
-        ip = clientIp(c);
-      } catch (err) {
-        notes = addNote(notes, 'client ip', err);
-      }
-      let headers: unknown;
-      let header: Reader = noHeader;
-      let contentType = '';
-      let length = -1;
-      let chunked = false;
-      try {
-        const incoming = (c.env as NodeEnv | undefined)?.incoming;
-        headers = incoming ? incoming.headers : raw.headers;
-        header = incoming ? nodeHeader : fetchHeader;
-        contentType = header(headers, 'content-type') ?? '';
-        length = parseLength(header(headers, 'content-length'));
-        chunked = header(headers, 'transfer-encoding') !== undefined;
-      } catch (err) {
-        header = noHeader;
-        notes = addNote(notes, 'headers', err);
-      }
-      let body: BodyCapture | undefined;
-      if (method !== 'GET' && method !== 'HEAD') {
-        try {
-          const read = readBody(c, maxBody, contentType, length, chunked);
-          if (read instanceof Promise) {
-            const before = performance.now();
-            body = await read;
-            startedAt += performance.now() - before;
-          } else body = read;
-        } catch (err) {
-          body = bodyNote(`body unreadable (${errorName(err)})`, length);
-        }
-      }
-      const parts: RequestParts = {
-        ts,
-        method,
-        path,
-        url: raw.url,
-        route,
-        derived,
-        params: req,
-        param: honoParam,
-        override,
-        who,
-        status,
-        durationMs: doneAt - t0,
-        headers,
-        header,
-        clientIp: ip,
-        contentType,
-        body,
-        error: c.error ? errorName(c.error) : '',
-        notes,
-      };
-      event = buildEvent(parts);
+    }
+    return {
+      ts,
+      method,
+      path,
+      url: raw.url,
+      route,
+      derived,
+      params: req,
+      param: honoParam,
+      override,
+      who,
+      status,
+      durationMs,
+      headers,
+      header,
+      clientIp: ip,
+      contentType,
+      body,
+      error: c.error ? errorName(c.error) : '',
+      notes,
+    };
+  } catch (err) {
+    return addNote(notes, 'request', err);
+  }
+}
+
+/** Builds the event (or the minimal one) and hands it over; never throws into the app. */
+function finish(
+  audit: Audit,
+  parts: HonoParts | string,
+  ts: number,
+  c: Context,
+  path: string,
+  durationMs: number,
+  startedAt: number,
+): void {
+  let event: CapturedEvent | undefined;
+  let notes: string;
+  if (typeof parts === 'string') {
+    notes = parts;
+    event = lastResort(ts, methodOf(c), path, statusOf(c), durationMs, notes);
+  } else {
+    try {
+      // The body has settled: the caller awaited it.
+      event = buildEvent(parts as RequestParts);
       notes = parts.notes;
     } catch (err) {
-      notes = addNote(notes, 'request', err);
-      event = lastResort(ts, method, path, status, doneAt - t0, notes);
+      notes = addNote(parts.notes, 'request', err);
+      event = lastResort(ts, parts.method, path, parts.status, durationMs, notes);
     }
-    // Audit code never throws into the app; what failed is counted (audit_errors_total).
-    if (notes !== '') audit.countError('capture', lastNoteWithMessage());
-    handOver(audit, event, startedAt);
-  };
+  }
+  // Audit code never throws into the app; what failed is counted (audit_errors_total).
+  if (notes !== '') audit.countError('capture', lastNoteWithMessage());
+  handOver(audit, event, startedAt);
+}
+
+function methodOf(c: Context): string {
+  try {
+    return c.req.raw.method;
+  } catch {
+    return '';
+  }
+}
+
+function statusOf(c: Context): number {
+  try {
+    return c.res.status;
+  } catch {
+    return 0;
+  }
 }
 
 /**
