@@ -86,12 +86,12 @@ function pathOf(url: string): string {
 // or undefined. The adapter remembers them as they were when the route matched. It observes the
 // one assignment Express makes at that moment in every version: `req.route = route`, by the router
 // and again by Route#dispatch just before the route's handlers run, when req.baseUrl and req.params
-// are the route's. An accessor on the request (one shared descriptor, module-level functions: no
-// closure per request) keeps the route and takes those two references. Wrapping the app's route
-// handlers or patching Express's prototypes would reach further into the app for the same thing.
-const ROUTE = Symbol('pdaas.audit.route');
-const ROUTE_BASE = Symbol('pdaas.audit.routeBaseUrl');
-const ROUTE_PARAMS = Symbol('pdaas.audit.routeParams');
+// are the route's. An accessor on the request keeps the route and takes those two references, in a
+// state object of the request's own (RouteSeen); nothing else is added to the request. Express's
+// requests share no V8 map (each has its prototype set per app), so every property added to one
+// copies its map: the accessor is one such copy, where a symbol per value was four (measured
+// in the server: 25 µs and 3.9 KB per request, bench/results/profile-express.md). Wrapping the
+// app's route handlers or patching Express's prototypes would reach further into the app.
 /**
  * Router 2.3+ (Express 5) records every error passed to next() in a Set under this registered
  * symbol (shared by its copies); the first is what the handler threw. Absent elsewhere.
@@ -106,34 +106,41 @@ interface Observed {
   route?: RouteLike;
   baseUrl?: string;
   params?: unknown;
-  [ROUTE]?: RouteLike;
-  [ROUTE_BASE]?: string;
-  [ROUTE_PARAMS]?: unknown;
   [ROUTER_ERRORS]?: unknown;
 }
 
-function getRoute(this: Observed): RouteLike | undefined {
-  return this[ROUTE];
+/** The route of one request as it was when it matched, with req.baseUrl and req.params then. */
+interface RouteSeen {
+  /** False when the request took no accessor: the route is read as Express left it. */
+  observed: boolean;
+  route: RouteLike | undefined;
+  base: string | undefined;
+  params: unknown;
 }
 
-function setRoute(this: Observed, route: RouteLike | undefined): void {
-  this[ROUTE] = route;
-  this[ROUTE_BASE] = this.baseUrl;
-  this[ROUTE_PARAMS] = this.params;
-}
-
-const ROUTE_ACCESSOR: PropertyDescriptor = {
-  configurable: true,
-  enumerable: true,
-  get: getRoute,
-  set: setRoute,
-};
-
-function observeRoute(req: Observed): void {
-  if (ROUTE in req) return; // another audit middleware on the same request did it
-  const current = req.route; // set when the audit itself runs inside a route
-  Object.defineProperty(req, 'route', ROUTE_ACCESSOR);
-  setRoute.call(req, current);
+/**
+ * Puts the accessor on the request. Another accessor already there (a second audit middleware, or
+ * anything else) keeps receiving every assignment, and its value stays what the getter returns.
+ */
+function observeRoute(req: Observed, seen: RouteSeen): void {
+  const before = Object.getOwnPropertyDescriptor(req, 'route');
+  // Chained only when it is a whole accessor (a getter alone could not follow the assignments).
+  const chained = before?.get && before.set ? before : undefined;
+  seen.route = req.route; // set when the audit runs inside a route
+  seen.base = req.baseUrl;
+  seen.params = req.params;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: chained?.get ?? (() => seen.route),
+    set(this: Observed, route: RouteLike | undefined) {
+      seen.route = route;
+      seen.base = this.baseUrl;
+      seen.params = this.params;
+      if (chained) chained.set?.call(this, route);
+    },
+  });
+  seen.observed = true;
 }
 
 /** The first error a layer passed to next() (what the handler threw), where the router tells it. */
@@ -186,7 +193,16 @@ interface Adapter {
  * its own: one that fails leaves a safe default and a note in the event's `error` (or a body
  * note), and the request is still recorded.
  */
-function record(a: Adapter, req: Request, res: Response, ts: number, t0: number, path: string, url: string) {
+function record(
+  a: Adapter,
+  req: Request,
+  res: Response,
+  seen: RouteSeen,
+  ts: number,
+  t0: number,
+  path: string,
+  url: string,
+) {
   const startedAt = performance.now();
   const r = req as unknown as Observed;
   let method = '';
@@ -210,10 +226,10 @@ function record(a: Adapter, req: Request, res: Response, ts: number, t0: number,
     let derived: RouteAction | undefined;
     let params: unknown;
     try {
-      const matched = r.route; // through the accessor, or as Express left it if there is none
+      const matched = seen.observed ? seen.route : r.route;
       if (matched?.path !== undefined) {
-        route = `${r[ROUTE_BASE] ?? r.baseUrl ?? ''}${String(matched.path)}`;
-        params = r[ROUTE_PARAMS] ?? r.params;
+        route = `${(seen.observed ? seen.base : r.baseUrl) ?? ''}${String(matched.path)}`;
+        params = seen.observed ? seen.params : r.params;
         derived = a.routes.get(method, route);
       }
     } catch (err) {
@@ -320,23 +336,20 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
     }
     const ts = Date.now();
     const t0 = performance.now();
+    const seen: RouteSeen = { observed: false, route: undefined, base: undefined, params: undefined };
     try {
-      observeRoute(req as unknown as Observed);
+      observeRoute(req as unknown as Observed, seen);
     } catch {
       // A request that takes no accessor: the route is read at the end, as Express left it.
+      seen.observed = false;
     }
-    let done = false;
-    const onDone = () => {
-      if (done) return;
-      done = true;
-      res.off('finish', onDone);
-      res.off('close', onDone);
+    // A response emits 'close' once, after 'finish' when it was sent whole and alone when the
+    // connection closed first (record() tells the two apart): one listener, nothing to remove.
+    res.on('close', () => {
       // A scrape of the metrics the audit serves (expressMetrics) is not an event.
       if (scrapes.has(req)) return;
-      record(adapter, req, res, ts, t0, path, url);
-    };
-    res.on('finish', onDone);
-    res.on('close', onDone);
+      record(adapter, req, res, seen, ts, t0, path, url);
+    });
     next();
   };
 }

@@ -645,6 +645,35 @@ describe('expressAudit: a part that cannot be read still yields the event (issue
       error: 'RangeError',
     });
   });
+
+  // Two audit middlewares on one request (two audits, or the same one mounted twice): each keeps
+  // the route as it matched, and the app still reads req.route as Express set it.
+  it('keeps the matched route for each of two audit middlewares on one request', async () => {
+    const first = fakeAudit();
+    const second = fakeAudit();
+    const seenByApp: unknown[] = [];
+    const router = express.Router();
+    router.use(expressAudit(second.audit));
+    router.delete('/members/:userId', (req) => {
+      seenByApp.push((req.route as { path?: unknown } | undefined)?.path);
+      throw new RangeError('gone');
+    });
+    const app = express();
+    app.use(expressAudit(first.audit));
+    app.use('/v1', router);
+    const base = await listen(app);
+    expect((await call(`${base}/v1/members/u-3`, { method: 'DELETE' })).status).toBe(500);
+    const expected = {
+      path: '/v1/members/u-3',
+      route: '/v1/members/:userId',
+      status: 500,
+      target: 'member:u-3',
+      error: 'RangeError',
+    };
+    expect(await first.event(1)).toMatchObject(expected);
+    expect(await second.event(1)).toMatchObject(expected);
+    expect(seenByApp).toEqual(['/members/:userId']);
+  });
 });
 
 describe('expressAudit: switched off', () => {
