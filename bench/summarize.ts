@@ -1,6 +1,9 @@
 // Writes BENCHMARKS.md from the JSON files in bench/results/. Numbers come only from those files.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type LoadRun, loadMarkdown } from './load/report.js';
+import { type ProfileSummary, stepTable, stepTableSource } from './load/steps.js';
 
 const resultsDir = new URL('./results/', import.meta.url);
 const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -106,6 +109,36 @@ if (existsSync(pipelineFile)) {
 // The load run (`npm run load`); the short CI version writes load-short.json, not shown here.
 const loadFile = new URL('load.json', resultsDir);
 if (existsSync(loadFile)) lines.push(loadMarkdown(JSON.parse(readFileSync(loadFile, 'utf8')) as LoadRun), '');
+
+// Where the main thread's time goes in the server (bench/load/profile.ts, one file per framework).
+const profiles = ['hono', 'express'].flatMap((fw) => {
+  const file = new URL(`profile-${fw}.json`, resultsDir);
+  return existsSync(file) ? [JSON.parse(readFileSync(file, 'utf8')) as ProfileSummary] : [];
+});
+const steps = stepTable(profiles);
+if (steps.length > 0) {
+  lines.push(
+    '## Where the main thread pays, step by step, in the server (bench/load/profile.ts)',
+    '',
+    `The example app behind a pass-through middleware and audited, each under \`node --cpu-prof\`, at saturation and at a paced rate; self time per place in the code, divided by the requests of each measured window (${stepTableSource(profiles)}). A difference that is not the audit's own code (the framework, Node core, GC) is what the server does differently around it, including the worker thread's competition for the two cores.`,
+    '',
+    ...steps,
+    '',
+  );
+  // docs/ARCHITECTURE.md shows the same table between its markers.
+  const archFile = new URL('../docs/ARCHITECTURE.md', import.meta.url);
+  const arch = readFileSync(archFile, 'utf8');
+  const start = '<!-- step-costs:start (bench/summarize.ts writes this table) -->';
+  const end = '<!-- step-costs:end -->';
+  const a = arch.indexOf(start);
+  const b = arch.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`docs/ARCHITECTURE.md lacks the markers ${start} ... ${end}`);
+  const block = [start, '', `Measured ${stepTableSource(profiles)}.`, '', ...steps, '', end].join('\n');
+  writeFileSync(archFile, arch.slice(0, a) + block + arch.slice(b + end.length));
+  // Tables padded as the linter formats Markdown, so that `npm run lint` passes on the page.
+  const biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome');
+  execFileSync(process.execPath, [biome, 'format', '--write', archFile.pathname], { stdio: 'ignore' });
+}
 
 writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `${lines.join('\n')}\n`);
 console.log('BENCHMARKS.md written');
