@@ -11,7 +11,8 @@ const usage = `usage: npm run opensearch -- <start|stop|status|install> [--port 
   install  download and unpack only
   --secure the node with the security plugin: https, certificates and admin password in its folder
 environment: OPENSEARCH_DEV_PORT (9250), OPENSEARCH_DEV_VERSION (2.19.4), OPENSEARCH_DEV_HEAP (512m),
-  OPENSEARCH_DEV_CACHE (.cache/opensearch), OPENSEARCH_DEV_PLUGINS (extra plugin zips, comma-separated)`;
+  OPENSEARCH_DEV_CACHE (.cache/opensearch), OPENSEARCH_DEV_PLUGINS (extra plugin zips, comma-separated),
+  OPENSEARCH_DEV_ISM_ZIP (the ISM plugin; default ../shared/opensearch-plugins/), OPENSEARCH_DEV_ISM=0 (no ISM)`;
 
 const EXPORTS_NOTE =
   '# for the library, pdaas-audit and the demo (one shard, no replicas: a one-node cluster is green only so):';
@@ -71,7 +72,10 @@ async function main(): Promise<number> {
         cache: node.cache,
         version: node.version,
         javaHome: findJavaHome(),
-        extraPlugins: process.env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [],
+        extraPlugins: [
+          ...(node.ismZip ? [node.ismZip] : []),
+          ...(process.env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? []),
+        ],
         log: console.log,
         ...(values.secure && { secure: true }),
       });

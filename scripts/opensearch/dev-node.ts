@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
+import { ensureInstalled, findJavaHome, installedPlugins, ismPluginZip } from './install.js';
 import { ADMIN_USER, httpsGet, secureConfig } from './secure.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,6 +29,11 @@ export interface DevNodeOptions {
   fresh?: boolean;
   /** Local plugin zips to install as well (comma-separated in OPENSEARCH_DEV_PLUGINS). */
   extraPlugins?: string[];
+  /**
+   * Install the Index State Management plugin when its zip is found (ismPluginZip). Default true;
+   * OPENSEARCH_DEV_ISM=0 turns it off.
+   */
+  ism?: boolean;
   startTimeoutMs?: number;
   log?: (line: string) => void;
   /**
@@ -51,6 +56,8 @@ export class DevNode {
   /** Secure node: the PEM of the CA that signed the node's certificate (exists once started). */
   readonly caFile: string;
   readonly adminUser = ADMIN_USER;
+  /** The ISM plugin zip this node installs, or undefined (none found, or turned off). */
+  readonly ismZip: string | undefined;
   readonly #fresh: boolean;
   readonly #extraPlugins: string[];
   readonly #startTimeoutMs: number;
@@ -67,7 +74,11 @@ export class DevNode {
     this.cache = resolve(opts.cache ?? env.OPENSEARCH_DEV_CACHE ?? join(repoRoot, '.cache', 'opensearch'));
     this.heap = opts.heap ?? env.OPENSEARCH_DEV_HEAP ?? '512m';
     this.#fresh = opts.fresh ?? false;
-    this.#extraPlugins = opts.extraPlugins ?? env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [];
+    const extra = opts.extraPlugins ?? env.OPENSEARCH_DEV_PLUGINS?.split(',').filter(Boolean) ?? [];
+    const ism = opts.ism ?? env.OPENSEARCH_DEV_ISM !== '0';
+    this.ismZip = ism ? ismPluginZip(this.version, repoRoot) : undefined;
+    // ISM after job-scheduler, which ensureInstalled installs first (ISM extends it).
+    this.#extraPlugins = [...(this.ismZip ? [this.ismZip] : []), ...extra.filter((z) => z !== this.ismZip)];
     this.#startTimeoutMs = opts.startTimeoutMs ?? 180_000;
     this.#log = opts.log ?? ((line) => console.log(`[opensearch] ${line}`));
     this.secure = opts.secure ?? false;

@@ -2,8 +2,9 @@
 // the project's git-ignored cache and installs the plugins, once. Later runs find the marker file
 // and reuse the tree.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export interface Artifact {
   groupId: string;
@@ -11,11 +12,35 @@ export interface Artifact {
   version: string;
 }
 
-/** The plugins a dev node gets. ISM is absent on purpose: see docs/OPENSEARCH-DEV-NODE.md. */
+/** The plugins a dev node gets from Maven Central; ISM is not there (ismPluginZip). */
 export function pluginArtifacts(version: string): Artifact[] {
   return [
     { groupId: 'org.opensearch.plugin', artifactId: 'opensearch-job-scheduler', version: `${version}.0` },
   ];
+}
+
+/**
+ * The Index State Management plugin zip for `version`, or undefined when there is none:
+ * OPENSEARCH_DEV_ISM_ZIP, else `../shared/opensearch-plugins/` beside the repository, where CI
+ * always has a build of it (ISM is not published on Maven Central; docs/OPENSEARCH-DEV-NODE.md).
+ * A SHA256SUMS file beside the zip is checked; a zip that does not match it is refused.
+ */
+export function ismPluginZip(version: string, repoRoot: string): string | undefined {
+  const zip =
+    process.env.OPENSEARCH_DEV_ISM_ZIP ||
+    join(repoRoot, '..', 'shared', 'opensearch-plugins', `opensearch-index-management-${version}.0.zip`);
+  if (!existsSync(zip)) return undefined;
+  const sums = join(dirname(zip), 'SHA256SUMS');
+  if (existsSync(sums)) {
+    const line = readFileSync(sums, 'utf8')
+      .split('\n')
+      .find((l) => l.trim().endsWith(basename(zip)));
+    const want = line?.trim().split(/\s+/)[0];
+    const got = createHash('sha256').update(readFileSync(zip)).digest('hex');
+    if (want !== undefined && want !== got)
+      throw new Error(`${zip}: SHA-256 ${got} differs from ${want} in ${sums}; refusing to install it`);
+  }
+  return zip;
 }
 
 /** The security plugin of the secure variant; its version must match the core exactly. */

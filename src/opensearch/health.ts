@@ -6,8 +6,12 @@ import type { Client } from '@opensearch-project/opensearch';
 import { isAuditError } from '../errors.js';
 import { explainFailure, explainFailureChecked, explainStatus } from './explain.js';
 import {
+  explainedNothing,
+  explainPath,
   type LifecycleOptions,
+  lifecycleLabel,
   lifecyclePolicy,
+  parseExplain,
   policyDifferences,
   policyId,
   policyPath,
@@ -16,7 +20,7 @@ import { describe, noHandler, send } from './request.js';
 import { indexTemplate, type TemplateOptions, templateDifferences, templateName } from './template.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-export type CheckName = 'cluster' | 'auth' | 'bulk' | 'template' | 'policy';
+export type CheckName = 'cluster' | 'auth' | 'bulk' | 'template' | 'policy' | 'lifecycle';
 
 export interface Check {
   name: CheckName;
@@ -91,7 +95,7 @@ export async function checkHealth(client: Client, opts: HealthOptions): Promise<
   const who = opts.username === undefined ? 'without credentials' : `as ${opts.username}`;
   const checks: Check[] = [];
   const skipRest = (why: string) => {
-    for (const name of ['auth', 'bulk', 'template', 'policy'] as const)
+    for (const name of ['auth', 'bulk', 'template', 'policy', 'lifecycle'] as const)
       if (!checks.some((c) => c.name === name))
         checks.push({ name, status: 'skip', detail: `not checked: ${why}` });
     return report(checks);
@@ -153,6 +157,7 @@ export async function checkHealth(client: Client, opts: HealthOptions): Promise<
   checks.push(await probeBulk(client, opts.probeIndex, who));
   checks.push(await checkTemplate(client, opts.template, who));
   checks.push(await checkPolicy(client, opts.policy, who, opts.requireIsm ?? false));
+  checks.push(await checkLifecycle(client, opts.policy.prefix ?? 'audit', who));
   return report(checks);
 }
 
@@ -256,4 +261,51 @@ async function checkPolicy(
         status: 'warn',
         detail: `${name} differs (${listed(diff)}); run pdaas-audit setup`,
       };
+}
+
+/**
+ * Whether every audit index is managed by the lifecycle policy, and where each one is. An index
+ * made before the policy was installed is not managed (ISM's template only attaches new ones), so
+ * retention would never delete it.
+ */
+async function checkLifecycle(client: Client, prefix: string, who: string): Promise<Check> {
+  const policy = policyId(prefix);
+  const answer = await send(client, 'GET', explainPath(prefix));
+  if (noHandler(answer))
+    return { name: 'lifecycle', status: 'skip', detail: 'no Index State Management plugin' };
+  if (answer.statusCode === 403)
+    return {
+      name: 'lifecycle',
+      status: 'skip',
+      detail: `not checked: ISM explain is refused ${who}`,
+    };
+  if (explainedNothing(answer))
+    return { name: 'lifecycle', status: 'ok', detail: `no ${prefix}-* indices yet` };
+  if (answer.statusCode !== 200)
+    return { name: 'lifecycle', status: 'fail', detail: `ISM explain: ${describe(answer)}` };
+  const indices = parseExplain(answer.body);
+  if (indices.length === 0) return { name: 'lifecycle', status: 'ok', detail: `no ${prefix}-* indices yet` };
+  const unmanaged = indices.filter((i) => i.policy !== policy).map((i) => i.index);
+  const failed = indices.filter((i) => i.failed);
+  const states = new Map<string, number>();
+  for (const i of indices)
+    if (i.policy === policy) {
+      const label = lifecycleLabel(i, policy);
+      states.set(label, (states.get(label) ?? 0) + 1);
+    }
+  const summary = [...states].map(([state, n]) => `${state} ${n}`).join(', ');
+  const managed = indices.length - unmanaged.length;
+  const problems: string[] = [];
+  if (unmanaged.length > 0)
+    problems.push(
+      `${unmanaged.length} of ${indices.length} not managed by ${policy} (${listed(unmanaged)}): retention will not delete them`,
+    );
+  for (const f of failed.slice(0, 3))
+    problems.push(`${f.index} failed in ${f.state ?? 'init'}: ${f.info ?? 'no detail'}`);
+  if (problems.length > 0) return { name: 'lifecycle', status: 'warn', detail: problems.join('; ') };
+  return {
+    name: 'lifecycle',
+    status: 'ok',
+    detail: `${managed} ${managed === 1 ? 'index' : 'indices'} managed by ${policy} (${summary})`,
+  };
 }

@@ -2,7 +2,8 @@
 // average event size from `_stats`), and the dates in their names, which tell which ones may be
 // deleted when the disk runs full.
 import type { Client } from '@opensearch-project/opensearch';
-import { expectOk, send } from './request.js';
+import { explainPath, lifecycleLabel, parseExplain, policyId } from './lifecycle.js';
+import { expectOk, noHandler, send } from './request.js';
 
 export interface IndexInfo {
   index: string;
@@ -15,6 +16,12 @@ export interface IndexInfo {
   primaryStoreBytes: number | null;
   /** Primary bytes per document (store size / documents); null without documents. */
   avgEventBytes: number | null;
+  /**
+   * Its lifecycle state under `<prefix>-lifecycle` ('hot', 'warm', 'cold', 'delete',
+   * 'initializing', 'unmanaged', another policy's state with its name, ', failed' when ISM's step
+   * failed); null when the cluster has no ISM or the user may not ask it.
+   */
+  lifecycle: string | null;
 }
 
 function num(v: unknown): number | null {
@@ -33,19 +40,29 @@ export async function listIndices(client: Client, prefix: string): Promise<Index
     }),
     `GET _cat/indices/${prefix}-*`,
   );
+  const states = await lifecycles(client, prefix);
   return (answer.body as Record<string, string | null>[]).map((r) => {
     const docs = num(r['docs.count']);
     const primary = num(r['pri.store.size']);
+    const index = String(r.index);
     return {
-      index: String(r.index),
+      index,
       health: String(r.health ?? ''),
       status: String(r.status ?? ''),
       docs,
       storeBytes: num(r['store.size']),
       primaryStoreBytes: primary,
       avgEventBytes: docs && primary !== null ? Math.round(primary / docs) : null,
+      lifecycle: states ? lifecycleLabel(states.get(index), policyId(prefix)) : null,
     };
   });
+}
+
+/** Each index's lifecycle from ISM's explain; undefined without ISM or the right to ask. */
+async function lifecycles(client: Client, prefix: string) {
+  const answer = await send(client, 'GET', explainPath(prefix));
+  if (noHandler(answer) || answer.statusCode !== 200) return undefined;
+  return new Map(parseExplain(answer.body).map((l) => [l.index, l]));
 }
 
 const DAY = 86_400_000;

@@ -89,3 +89,73 @@ export function policyDifferences(
 ): string[] {
   return differences(expected.policy, installed, { ignoreExtra: true });
 }
+
+/**
+ * Where one audit index is in its lifecycle, from ISM's explain API.
+ *
+ * @example
+ * const states = await explainLifecycle(client, 'audit');
+ * for (const s of states ?? []) console.log(s.index, s.policy ?? 'unmanaged', s.state ?? 'initializing');
+ */
+export interface IndexLifecycle {
+  index: string;
+  /** The policy managing the index; null when none does. */
+  policy: string | null;
+  /** Its state ('hot', 'warm', 'cold', 'delete'); null while ISM has not initialized it yet. */
+  state: string | null;
+  /** The action under way or last done ('transition', 'replica_count', 'read_only', ...). */
+  action: string | null;
+  /** True when ISM's last step on it failed and it waits (retries spent, or an operator's retry). */
+  failed: boolean;
+  /** ISM's latest message about it. */
+  info: string | null;
+}
+
+/** The REST path of ISM's explain API for every `<prefix>-*` index. */
+export function explainPath(prefix = 'audit'): string {
+  return `/_plugins/_ism/explain/${encodeURIComponent(`${prefix}-*`)}`;
+}
+
+/**
+ * True for ISM's answer to an explain whose pattern matches no index: a 400 "no documents to get",
+ * not an error of ours.
+ */
+export function explainedNothing(answer: { statusCode: number; body: unknown }): boolean {
+  return answer.statusCode === 400 && JSON.stringify(answer.body ?? '').includes('no documents to get');
+}
+
+/** The indices of an explain answer (`GET _plugins/_ism/explain/<pattern>`), sorted by name. */
+export function parseExplain(body: unknown): IndexLifecycle[] {
+  const out: IndexLifecycle[] = [];
+  if (typeof body !== 'object' || body === null) return out;
+  for (const [index, raw] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof raw !== 'object' || raw === null) continue; // total_managed_indices
+    const e = raw as {
+      policy_id?: string | null;
+      'index.plugins.index_state_management.policy_id'?: string | null;
+      state?: { name?: string };
+      action?: { name?: string; failed?: boolean };
+      retry_info?: { failed?: boolean };
+      info?: { message?: string; cause?: string };
+    };
+    const policy = e.policy_id ?? e['index.plugins.index_state_management.policy_id'] ?? null;
+    const message = e.info?.message ?? null;
+    out.push({
+      index,
+      policy,
+      state: e.state?.name ?? null,
+      action: e.action?.name ?? null,
+      failed: e.action?.failed === true || e.retry_info?.failed === true,
+      info: message && e.info?.cause ? `${message} (${e.info.cause})` : message,
+    });
+  }
+  return out.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+}
+
+/** How an index's lifecycle reads in one word or phrase, for tables. */
+export function lifecycleLabel(l: IndexLifecycle | undefined, policy: string): string {
+  if (l === undefined || l.policy === null) return 'unmanaged';
+  const state = l.state ?? 'initializing';
+  const own = l.policy === policy ? state : `${state} (${l.policy})`;
+  return l.failed ? `${own}, failed` : own;
+}

@@ -18,8 +18,11 @@ import { uniquePrefix } from '../support/opensearch.js';
 
 const lastLine = (s: string) => s.trim().split('\n').at(-1);
 
+// Without ISM: the secure node keeps the path of a cluster that has no lifecycle plugin covered
+// (setup and health say AUDIT_ERR_ISM_UNAVAILABLE), which the shared test node, with ISM, no longer is.
 const node = new DevNode({
   secure: true,
+  ism: false,
   name: 'clitls',
   port: Number(process.env.OPENSEARCH_TLS_TEST_PORT ?? 9290),
   fresh: true,
@@ -111,6 +114,7 @@ describe('pdaas-audit against the security plugin', () => {
         detail: expect.stringContaining(`reading templates is refused as ${user}`),
       },
       { name: 'policy', status: 'skip', detail: expect.stringContaining('AUDIT_ERR_ISM_UNAVAILABLE') },
+      { name: 'lifecycle', status: 'skip', detail: 'no Index State Management plugin' },
     ]);
     // The probe wrote nothing: no index of this prefix exists.
     expect((await admin.indices.exists({ index: `${prefix}-*`, allow_no_indices: false })).body).toBe(false);

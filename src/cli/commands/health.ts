@@ -1,5 +1,6 @@
 // `pdaas-audit health`: the check to run before a deployment (cluster health, the app's credentials,
-// its right to _bulk, template and policy in place), ending in one verdict line.
+// its right to _bulk, template and policy in place, each index under the policy), ending in one
+// verdict line.
 
 import { createClient, warnIfInsecure } from '../../opensearch/client.js';
 import { type Check, checkHealth, type HealthReport, verdictOf } from '../../opensearch/health.js';
@@ -10,7 +11,7 @@ import { installFlags, installHelp, installSettings } from '../install-options.j
 import { table } from '../output.js';
 
 export const health: Command = {
-  summary: 'pre-deployment check: cluster, credentials, bulk permission, template, policy',
+  summary: 'pre-deployment check: cluster, credentials, bulk permission, template, policy, lifecycle',
   help: `usage: pdaas-audit health [options]
 
 Checks, with the configured credentials (AUDIT_OPENSEARCH_USERNAME/PASSWORD: run it as the
@@ -23,6 +24,8 @@ writer to see what the app will see, as an admin to also compare template and po
   template  <prefix>-template installed and equal to what setup installs
   policy    <prefix>-lifecycle installed and equal; without the ISM plugin it is noted
             (AUDIT_ERR_ISM_UNAVAILABLE) and fails only with --require-ism
+  lifecycle every <prefix>-* index managed by that policy, and in which state (hot, warm, cold,
+            delete); an unmanaged index (made before the policy) or a failed ISM step is degraded
 A check the user may not make (403 on templates for the writer) is shown as skipped.
 The last line is the verdict: "healthy", "degraded: <why>" or "unhealthy: <why>".
 

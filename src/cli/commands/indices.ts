@@ -22,13 +22,14 @@ function totals(list: readonly IndexInfo[]) {
 function rows(list: readonly IndexInfo[]): string[] {
   return table(
     [
-      ['index', 'health', 'docs', 'size', 'avg/event'],
+      ['index', 'health', 'docs', 'size', 'avg/event', 'lifecycle'],
       ...list.map((i) => [
         i.index,
         i.status === 'close' ? 'closed' : i.health,
         formatCount(i.docs),
         formatBytes(i.storeBytes),
         formatBytes(i.avgEventBytes),
+        i.lifecycle ?? 'n/a',
       ]),
     ],
     new Set([2, 3, 4]),
@@ -41,7 +42,8 @@ export const indices: Command = {
        pdaas-audit indices delete --before YYYY-MM-DD [--yes] [--dry-run] [--json]
 
 indices          every <prefix>-* index: health, documents, store size (replicas included),
-                 average event size (primary store / documents)
+                 average event size (primary store / documents), lifecycle state under
+                 <prefix>-lifecycle (hot, warm, cold, delete; unmanaged: made before the policy)
 indices delete   delete the indices whose date (from the name: -2026-11-27 daily, -2026-w48
                  weekly, -2026-11 monthly) lies wholly before the day given, after a prompt.
                  Indices without a date in their name are never deleted.
@@ -51,7 +53,7 @@ options:
   --yes            delete without asking; required when stdin is not a terminal
   --dry-run        list what would be deleted
   --json           indices: {"indices": [{"index", "health", "status", "docs", "storeBytes",
-                   "primaryStoreBytes", "avgEventBytes"}], "total": {...}};
+                   "primaryStoreBytes", "avgEventBytes", "lifecycle"}], "total": {...}};
                    delete: {"deleted": [...], "dryRun"}
 
 ${EXIT_HELP}`,
