@@ -106,18 +106,7 @@ export class EventEncoder {
     if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff && !Object.is(v, -0)) {
       if (v >= 0) {
         if (v < 0x80) b[pos++] = v;
-        else if (v < 0x100) {
-          b[pos++] = 0xcc;
-          b[pos++] = v;
-        } else if (v < 0x10000) {
-          b[pos++] = 0xcd;
-          b[pos++] = v >>> 8;
-          b[pos++] = v & 0xff;
-        } else {
-          b[pos++] = 0xce;
-          b.writeUInt32BE(v, pos);
-          pos += 4;
-        }
+        else pos = this.#unsigned(pos, v, 0xcc, 0xcd, 0xce);
       } else if (v >= -32) b[pos++] = v & 0xff;
       else if (v >= -0x80) {
         b[pos++] = 0xd0;
@@ -216,21 +205,8 @@ export class EventEncoder {
   #binary(bytes: Uint8Array): boolean {
     const n = bytes.length;
     if (!this.#room(n + 5)) return false;
-    const b = this.#buf;
-    let pos = this.#pos;
-    if (n < 0x100) {
-      b[pos++] = 0xc4;
-      b[pos++] = n;
-    } else if (n < 0x10000) {
-      b[pos++] = 0xc5;
-      b[pos++] = n >>> 8;
-      b[pos++] = n & 0xff;
-    } else {
-      b[pos++] = 0xc6;
-      b.writeUInt32BE(n, pos);
-      pos += 4;
-    }
-    b.set(bytes, pos);
+    const pos = this.#unsigned(this.#pos, n, 0xc4, 0xc5, 0xc6);
+    this.#buf.set(bytes, pos);
     this.#pos = pos + n;
     return true;
   }
@@ -295,20 +271,34 @@ export class EventEncoder {
     return 1;
   }
 
+  /**
+   * A marker and an unsigned value after it, in the smallest of its 8-, 16- and 32-bit forms (uint
+   * and bin lengths share this layout); returns the position after it. Room: 5.
+   */
+  #unsigned(at: number, n: number, x8: number, x16: number, x32: number): number {
+    if (n >= 0x100) return this.#wide(at, n, x16, x32);
+    this.#buf[at] = x8;
+    this.#buf[at + 1] = n;
+    return at + 2;
+  }
+
   /** An array or map header: the fix form (0..15 entries), 16-bit or 32-bit count. Room: 5. */
   #header(n: number, fix: number, x16: number, x32: number): void {
+    if (n >= 16) this.#pos = this.#wide(this.#pos, n, x16, x32);
+    else this.#buf[this.#pos++] = fix | n;
+  }
+
+  /** A marker and a 16-bit (below 65,536) or 32-bit big-endian value; the position after it. */
+  #wide(at: number, n: number, x16: number, x32: number): number {
     const b = this.#buf;
-    let pos = this.#pos;
-    if (n < 16) b[pos++] = fix | n;
-    else if (n < 0x10000) {
-      b[pos++] = x16;
-      b[pos++] = n >>> 8;
-      b[pos++] = n & 0xff;
-    } else {
-      b[pos++] = x32;
-      b.writeUInt32BE(n, pos);
-      pos += 4;
+    if (n < 0x10000) {
+      b[at] = x16;
+      b[at + 1] = n >>> 8;
+      b[at + 2] = n & 0xff;
+      return at + 3;
     }
-    this.#pos = pos;
+    b[at] = x32;
+    b.writeUInt32BE(n, at + 1);
+    return at + 5;
   }
 }
