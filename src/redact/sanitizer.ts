@@ -41,6 +41,8 @@ interface KeyInfo {
 
 /** Distinct keys remembered per Sanitizer; keys repeat across events, so most lookups hit. */
 const KEY_CACHE_SIZE = 4096;
+/** Longer texts are not remembered by repeatedText(): the cache stays small (4096 × 1 KB at most). */
+const REPEATED_MAX = 512;
 /** The shortest body text a key rule can redact (`p=1`, with an application key `p`). */
 const MIN_BODY = 3;
 
@@ -53,6 +55,7 @@ export class Sanitizer {
   readonly #maxDepth: number;
   readonly #maxKeys: number;
   readonly #keyCache = new Map<string, KeyInfo>();
+  readonly #textCache = new Map<string, string>();
   /** Keys found in body text, judged once: a scan must not call text() (it shares the regexes). */
   readonly #bodyKeyCache = new Map<string, boolean>();
   readonly #isBodyKey: KeyTest = (key) => {
@@ -103,6 +106,22 @@ export class Sanitizer {
    */
   text(s: string): string {
     return this.#scan(s, this.#combined, undefined, this.#minLength);
+  }
+
+  /**
+   * text() for strings that repeat across events (a user agent): each distinct one is scanned
+   * once, and the answer remembered among the last KEY_CACHE_SIZE distinct ones (up to
+   * REPEATED_MAX characters each).
+   */
+  repeatedText(s: string): string {
+    if (s.length > REPEATED_MAX) return this.text(s);
+    let out = this.#textCache.get(s);
+    if (out === undefined) {
+      out = this.text(s);
+      if (this.#textCache.size >= KEY_CACHE_SIZE) this.#textCache.clear();
+      this.#textCache.set(s, out);
+    }
+    return out;
   }
 
   /**

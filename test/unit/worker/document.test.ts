@@ -6,6 +6,7 @@ import {
   eventId,
   IndexNamer,
   indexSuffix,
+  isoTime,
   jsonLengthBound,
   toDocument,
 } from '../../../src/worker/document.js';
@@ -46,6 +47,47 @@ describe('documents', () => {
     expect(eventId(1_764_244_800_124, 0, instance) > a).toBe(true);
     expect(eventId(1_764_244_800_123, 7, Uint8Array.from([9, 9, 9, 9, 9, 9]))).not.toBe(a);
     expect(Number.parseInt(a.replaceAll('-', '').slice(0, 12), 16)).toBe(1_764_244_800_123);
+  });
+
+  it('gives the same id as the UUIDv7 layout written out byte by byte', () => {
+    // The id is stored and compared across processes and versions (a replayed spool, a re-read
+    // ring): the fast form must never drift from the layout the ARCHITECTURE describes.
+    const reference = (ts: number, seq: number, inst: Uint8Array) => {
+      const b = new Uint8Array(16);
+      let t = Math.floor(ts);
+      for (let i = 5; i >= 0; i--) {
+        b[i] = t % 256;
+        t = Math.floor(t / 256);
+      }
+      const [i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0] = inst;
+      b.set([0x70 | (i0 & 0x0f), i1, 0x80 | (i2 & 0x3f), i3, i4, i5], 6);
+      b.set([seq >>> 24, (seq >>> 16) & 255, (seq >>> 8) & 255, seq & 255], 12);
+      const hex = Buffer.from(b).toString('hex');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    };
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 2 ** 48 - 1, noNaN: true }),
+        fc.nat({ max: 2 ** 32 - 1 }),
+        fc.uint8Array({ minLength: 6, maxLength: 6 }),
+        (ts, seq, inst) => eventId(ts, seq, inst) === reference(ts, seq, inst),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes event times exactly as Date#toISOString does', () => {
+    const edges = [
+      0, 59_999, 60_000, 1_764_244_799_999.9, 1_764_244_800_000, 253_402_300_799_999, 253_402_300_800_000, -1,
+      -86_400_001,
+    ];
+    for (const ts of edges) expect(isoTime(ts)).toBe(new Date(ts).toISOString());
+    fc.assert(
+      fc.property(fc.double({ min: -8.64e15, max: 8.64e15, noNaN: true }), (ts) => {
+        return isoTime(ts) === new Date(ts).toISOString();
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it.each([
