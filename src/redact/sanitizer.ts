@@ -71,6 +71,8 @@ export class Sanitizer {
   /** The text of the json() call under way: the digits of the numbers JSON.parse rounded. */
   #json: string | undefined;
   #rounded: Map<number, boolean> | undefined;
+  /** The JSON length bound sized() counts. */
+  #bound = 0;
 
   constructor(opts: SanitizeOptions = {}) {
     this.#keys = new SecretKeys(opts.secretKeys);
@@ -188,28 +190,51 @@ export class Sanitizer {
   }
 
   /** A redacted deep copy of `value`, cut at maxDepth and maxKeys per object. */
-  value(value: unknown, depth = 0): unknown {
-    if (typeof value === 'string') return this.text(value);
-    if (typeof value === 'number') return this.#number(value);
-    if (typeof value === 'bigint') return this.text(String(value));
-    if (value === null || typeof value !== 'object') return value;
-    if (depth >= this.#maxDepth) return '[TRUNCATED: too deep]';
-    if (value instanceof Uint8Array) return `[binary ${value.length} bytes]`;
-    if (Array.isArray(value)) {
-      const out: unknown[] = [];
+  value(value: unknown): unknown {
+    return this.#copy(value, 0);
+  }
+
+  /**
+   * value(), and an upper bound of the JSON length of the copy, counted while it is made: a string
+   * counts six characters per character (its longest escape), a number 25. The caller compares it
+   * with AUDIT_MAX_BODY_SIZE without building the JSON.
+   */
+  sized(value: unknown): { value: unknown; jsonBound: number } {
+    this.#bound = 0;
+    const copy = this.#copy(value, 0);
+    return { value: copy, jsonBound: this.#bound };
+  }
+
+  #copy(value: unknown, depth: number): unknown {
+    let out: unknown;
+    if (typeof value === 'string') out = this.text(value);
+    else if (typeof value === 'number') out = this.#number(value);
+    else if (typeof value === 'bigint') out = this.text(String(value));
+    else if (value === null || typeof value !== 'object') out = value;
+    else if (depth >= this.#maxDepth) out = '[TRUNCATED: too deep]';
+    else if (value instanceof Uint8Array) out = `[binary ${value.length} bytes]`;
+    else if (Array.isArray(value)) {
+      const items: unknown[] = [];
       const n = Math.min(value.length, this.#maxKeys);
-      for (let i = 0; i < n; i++) out.push(this.value(value[i], depth + 1));
-      return out;
+      this.#bound += 2 + n;
+      for (let i = 0; i < n; i++) items.push(this.#copy(value[i], depth + 1));
+      return items;
+    } else {
+      const copy = nullObject();
+      let n = 0;
+      this.#bound += 2;
+      for (const key of Object.keys(value)) {
+        if (n++ >= this.#maxKeys) break;
+        const info = this.#key(key);
+        this.#bound += 6 * info.name.length + 4;
+        if (info.secret) {
+          copy[info.name] = REDACTED;
+          this.#bound += 2 + 6 * REDACTED.length;
+        } else copy[info.name] = this.#copy((value as Record<string, unknown>)[key], depth + 1);
+      }
+      return copy;
     }
-    const out = nullObject();
-    let n = 0;
-    for (const key of Object.keys(value)) {
-      if (n++ >= this.#maxKeys) break;
-      const info = this.#key(key);
-      out[info.name] = info.secret
-        ? REDACTED
-        : this.value((value as Record<string, unknown>)[key], depth + 1);
-    }
+    this.#bound += typeof out === 'string' ? 6 * out.length + 2 : typeof out === 'number' ? 25 : 5;
     return out;
   }
 }

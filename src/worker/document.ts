@@ -129,43 +129,6 @@ function parseQuery(raw: string, sanitizer: Sanitizer): Record<string, unknown> 
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-/**
- * An upper bound of `JSON.stringify(value).length` at a tenth of its cost: a string counts six
- * characters per character (its longest escape), a number 25. Counting stops once past `limit`.
- * What JSON.stringify treats specially (a toJSON method, a bigint) counts as past any limit.
- */
-export function jsonLengthBound(value: unknown, limit: number): number {
-  switch (typeof value) {
-    case 'string':
-      return 6 * value.length + 2;
-    case 'number':
-      return 25;
-    case 'boolean':
-      return 5;
-    case 'undefined':
-      return 4;
-    case 'object':
-      break;
-    default:
-      return Number.POSITIVE_INFINITY;
-  }
-  if (value === null) return 4;
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return Number.POSITIVE_INFINITY;
-  let n = 2;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      n += jsonLengthBound(item, limit - n) + 1;
-      if (n > limit) return n;
-    }
-    return n;
-  }
-  for (const key of Object.keys(value)) {
-    n += 6 * key.length + 4 + jsonLengthBound((value as Record<string, unknown>)[key], limit - n);
-    if (n > limit) return n;
-  }
-  return n;
-}
-
 function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unknown {
   switch (e.bodyKind) {
     case BodyKind.NONE:
@@ -173,9 +136,9 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
     case BodyKind.NOTE:
       return { _note: sanitizer.text(String(e.body)) };
     case BodyKind.VALUE: {
-      const value = sanitizer.value(e.body);
       // Most bodies are far below the limit: the bound proves it without building the JSON.
-      if (jsonLengthBound(value, maxBody) <= maxBody) return value;
+      const { value, jsonBound } = sanitizer.sized(e.body);
+      if (jsonBound <= maxBody) return value;
       const json = JSON.stringify(value) ?? '';
       if (json.length <= maxBody) return value;
       e.bodyTruncated = true;
