@@ -1,7 +1,8 @@
 // Where OpenSearch is: given as node URLs (AUDIT_OPENSEARCH_URL) or as the deployment guide's host
-// and port. Both forms end as one list of node URLs, which the client's connection pool takes as
-// is, so a host list (one day) only has to produce more entries.
+// and port (one host, or a comma-separated list of host[:port]). Both forms end as one list of node
+// URLs, which the client's connection pool takes as is.
 import { isIP } from 'node:net';
+import type { HostEntry } from './parsers.js';
 
 /** How a setting was given: its name as the user wrote it and where (code beats environment). */
 export interface Given {
@@ -11,6 +12,7 @@ export interface Given {
 
 export interface Address {
   readonly nodes: readonly string[];
+  /** The first node's host and port (the only ones, as the guide sets them). */
   readonly host: string | undefined;
   readonly port: number;
   readonly useSsl: boolean;
@@ -29,7 +31,7 @@ export function resolveAddress(
   given: Readonly<Record<string, Given | undefined>>,
 ): Address | { problem: string } {
   const urls = values['opensearch.url'] as readonly string[] | undefined;
-  const host = values['opensearch.host'] as string | undefined;
+  const hosts = values['opensearch.host'] as readonly HostEntry[] | undefined;
   const port = values['opensearch.port'] as number;
   const useSsl = values['opensearch.useSsl'] as boolean;
   const url = given['opensearch.url'];
@@ -38,12 +40,12 @@ export function resolveAddress(
   );
   const top = Math.max(0, ...hostForm.map(rank));
   const byHost = (): Address => ({
-    nodes:
-      host === undefined
-        ? []
-        : [`${useSsl ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`],
-    host,
-    port,
+    nodes: (hosts ?? []).map(
+      (h) =>
+        `${useSsl ? 'https' : 'http'}://${isIP(h.host) === 6 ? `[${h.host}]` : h.host}:${h.port ?? port}`,
+    ),
+    host: hosts?.[0]?.host,
+    port: hosts?.[0]?.port ?? port,
     useSsl,
   });
   if (urls === undefined || url === undefined) return byHost();

@@ -27,9 +27,16 @@ export interface OpenSearchOptions {
    * await createAudit({ opensearch: { url: ['https://os-1:9200', 'https://os-2:9200'], username: 'audit_writer', password } });
    */
   url?: string | readonly string[];
-  /** Hostname or IP address, no scheme, no port. `AUDIT_OPENSEARCH_HOST`; default unset (no OpenSearch). */
-  host?: string;
-  /** Port of `host`. `AUDIT_OPENSEARCH_PORT`, 1..65535; default 9200. */
+  /**
+   * Hostname or IP address, no scheme: one, as the deployment guide sets it, or several for a
+   * cluster (`'os-1,os-2:9201,[::1]:9200'` or an array), each with an optional port; the client
+   * spreads requests over them and skips a dead one. `AUDIT_OPENSEARCH_HOST`; default unset (no
+   * OpenSearch).
+   * @example
+   * await createAudit({ opensearch: { host: 'os-1,os-2,os-3', useSsl: true, username: 'audit_writer', password } });
+   */
+  host?: string | readonly string[];
+  /** Port of the `host` entries that name none. `AUDIT_OPENSEARCH_PORT`, 1..65535; default 9200. */
   port?: number;
   /** `AUDIT_OPENSEARCH_USERNAME`; default unset. */
   username?: string;
@@ -43,6 +50,13 @@ export interface OpenSearchOptions {
   caCerts?: string;
   /** Request timeout in seconds, > 0 and ≤ 600. `AUDIT_OPENSEARCH_TIMEOUT`; default 30. */
   timeoutSeconds?: number;
+  /**
+   * Ask the cluster for its nodes (at start, every minute and after a connection fault) and spread
+   * requests over all of them, not only the configured ones. Off by default: behind a load balancer
+   * or in containers the addresses nodes publish are often not reachable from the app.
+   * `AUDIT_OPENSEARCH_SNIFF`; default false.
+   */
+  sniff?: boolean;
 }
 
 /**
@@ -125,7 +139,7 @@ export interface AuditOptions {
 }
 
 export interface OpenSearchConfig {
-  /** The host, or with `url` the first node's host. */
+  /** The (first) host, or with `url` the first node's host. */
   readonly host: string | undefined;
   /** The port, or with `url` the first node's port. */
   readonly port: number;
@@ -135,6 +149,7 @@ export interface OpenSearchConfig {
   readonly verifyCerts: boolean;
   readonly caCerts: string | undefined;
   readonly timeoutSeconds: number;
+  readonly sniff: boolean;
   /** The nodes as `http[s]://host:port`, comma-separated; undefined when no OpenSearch is configured. */
   readonly url: string | undefined;
   /** The nodes as `http[s]://host:port`, for the client's connection pool; empty without OpenSearch. */

@@ -72,13 +72,74 @@ export const indexName = string(
 );
 
 export const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
-export const host = string('a hostname or IP address without scheme or port', (s) => {
+/** A hostname or an IP address (IPv6 with or without brackets), or INVALID. */
+function hostName(s: string): string | typeof INVALID {
   const bracketed = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : undefined;
   if (bracketed !== undefined) return isIP(bracketed) === 6 ? bracketed : INVALID;
   if (isIP(s) !== 0) return s;
   if (/^[\d.]+$/.test(s) || s.length > 253) return INVALID; // digits only: a malformed IPv4
   return s.split('.').every((label) => LABEL.test(label)) ? s : INVALID;
-});
+}
+
+/** One OpenSearch host of AUDIT_OPENSEARCH_HOST; without a port, AUDIT_OPENSEARCH_PORT applies. */
+export interface HostEntry {
+  readonly host: string;
+  readonly port: number | undefined;
+}
+
+/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address (which has no port), or INVALID. */
+function hostEntry(s: string): HostEntry | typeof INVALID {
+  if (isIP(s) === 6) return { host: s, port: undefined };
+  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(s) as RegExpExecArray;
+  const name = hostName(m[1] as string);
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (name === INVALID || (port !== undefined && (port < 1 || port > 65535))) return INVALID;
+  return { host: name, port };
+}
+
+function hostEntries(value: unknown): readonly HostEntry[] | typeof INVALID {
+  const parts =
+    typeof value === 'string'
+      ? value.split(',')
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value.flatMap((v: string) => v.split(','))
+        : undefined;
+  const entries = parts?.map((p) => p.trim()).filter((p) => p.length > 0);
+  if (!entries || entries.length === 0) return INVALID;
+  const out: HostEntry[] = [];
+  for (const e of entries) {
+    const h = hostEntry(e);
+    if (h === INVALID) return INVALID;
+    out.push(h);
+  }
+  return out;
+}
+
+/**
+ * AUDIT_OPENSEARCH_HOST: one host, as the deployment guide writes it, or a comma-separated list of
+ * `host[:port]` (an array in code) for a cluster; the client's pool spreads requests over them.
+ */
+export const hostList: Parser<readonly HostEntry[]> = {
+  expected:
+    'a hostname or IP address without scheme, or a comma-separated list of host[:port] ([v6]:port for IPv6)',
+  fromEnv: hostEntries,
+  fromCode: hostEntries,
+  why: (v) => {
+    const entries = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : undefined;
+    const bad = entries?.find(
+      (e) => typeof e !== 'string' || (e.trim() !== '' && hostEntry(e.trim()) === INVALID),
+    );
+    if (bad === undefined) return undefined;
+    const shown = typeof bad === 'string' ? JSON.stringify(hideUserinfo(bad.trim())) : `a ${typeof bad}`;
+    const hint =
+      typeof bad === 'string' && /^[a-z]+:\/\//i.test(bad.trim())
+        ? ' (a URL goes in AUDIT_OPENSEARCH_URL)'
+        : '';
+    const whole = Array.isArray(v) ? v.map(String) : String(v).split(',');
+    const got = JSON.stringify(whole.map((e) => hideUserinfo(e)).join(','));
+    return `must be ${hostList.expected}; ${shown} is not one${hint}, got ${got}`;
+  },
+};
 
 /** `entry` with everything from `//` to its last `@` hidden: a message may show a URL, never a password in it. */
 export function hideUserinfo(entry: string): string {

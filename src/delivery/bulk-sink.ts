@@ -154,7 +154,11 @@ export class BulkSink {
       const started = performance.now();
       let items: BulkItemResult[];
       try {
-        items = (await postBulk(this.client, gzipBody(ndjson(pending)))).items;
+        items = (
+          await postBulk(this.client, gzipBody(ndjson(pending)), {
+            requestTimeoutMs: this.cfg.opensearch.timeoutSeconds * 1000,
+          })
+        ).items;
       } catch (err) {
         this.stats.add(Stat.BULK_FAILED, 1);
         const why = await this.#report(err, { during: 'bulk' });

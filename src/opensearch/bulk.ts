@@ -52,14 +52,28 @@ export interface BulkAnswer {
   items: BulkItemResult[];
 }
 
+/**
+ * How long the server may wait for an unassigned primary (a node just died) before answering that
+ * item 503: half the client's request timeout. Left at its default (1 minute) the server would
+ * outwait a 30 s client, which then marks a healthy node dead and sends the whole bulk again
+ * elsewhere; this way the server answers first and the retry is per item.
+ */
+export function serverTimeout(requestTimeoutMs: number): string {
+  return `${Math.max(1000, Math.floor(requestTimeoutMs / 2))}ms`;
+}
+
 /** Posts a gzipped NDJSON body to `_bulk` and flattens the per-item answers. */
 export async function postBulk(
   client: Client,
   gz: Buffer,
-  opts: { refresh?: boolean } = {},
+  opts: { refresh?: boolean; requestTimeoutMs?: number } = {},
 ): Promise<BulkAnswer> {
   const res = await client.bulk(
-    { body: gz as never, ...(opts.refresh && { refresh: 'true' as const }) },
+    {
+      body: gz as never,
+      ...(opts.refresh && { refresh: 'true' as const }),
+      ...(opts.requestTimeoutMs !== undefined && { timeout: serverTimeout(opts.requestTimeoutMs) }),
+    },
     { headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' } },
   );
   const body = res.body as unknown as {

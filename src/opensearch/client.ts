@@ -28,6 +28,9 @@ export function connect(options: OpenSearchOptions = {}): Client {
   return createClient(opensearch);
 }
 
+/** How often a sniffing client asks the cluster for its nodes. */
+const SNIFF_INTERVAL_MS = 60_000;
+
 /** The client of the pipeline and the CLI, from resolved settings. */
 export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: number } = {}): Client {
   if (os.nodes.length === 0) throw new TypeError('createClient needs opensearch.url or opensearch.host');
@@ -42,6 +45,8 @@ export function createClient(os: OpenSearchConfig, overrides: { maxRetries?: num
       },
     }),
     requestTimeout: os.timeoutSeconds * 1000,
+    // Sniffing replaces the pool with the nodes the cluster publishes: only when asked (see sniff).
+    ...(os.sniff && { sniffOnStart: true, sniffInterval: SNIFF_INTERVAL_MS, sniffOnConnectionFault: true }),
     // Retries are ours (per item, with backoff and a breaker); the client must not resend a bulk.
     maxRetries: overrides.maxRetries ?? 0,
   });

@@ -223,3 +223,56 @@ describe('URL and host/port both given', () => {
     );
   });
 });
+
+describe('AUDIT_OPENSEARCH_HOST as a list of host[:port]', () => {
+  it('makes one node per entry, the port of AUDIT_OPENSEARCH_PORT where an entry names none', () => {
+    const os = resolveConfig(
+      {},
+      {
+        AUDIT_OPENSEARCH_HOST: ' os-1 , os-2:9201,10.0.0.3,[::1]:9203, fe80::1 ',
+        AUDIT_OPENSEARCH_PORT: '9300',
+        AUDIT_OPENSEARCH_USE_SSL: 'true',
+      },
+    ).opensearch;
+    expect(os.nodes).toEqual([
+      'https://os-1:9300',
+      'https://os-2:9201',
+      'https://10.0.0.3:9300',
+      'https://[::1]:9203',
+      'https://[fe80::1]:9300',
+    ]);
+    expect(os).toMatchObject({ host: 'os-1', port: 9300, useSsl: true });
+    expect(resolveConfig({ opensearch: { host: ['a', 'b:9250'] } }, {}).opensearch.nodes).toEqual([
+      'http://a:9200',
+      'http://b:9250',
+    ]);
+    // Empty entries (a trailing comma) are skipped; one host, as the guide writes it, is one node.
+    expect(resolveConfig({}, { AUDIT_OPENSEARCH_HOST: 'os-1,,' }).opensearch.nodes).toEqual([
+      'http://os-1:9200',
+    ]);
+    expect(resolveConfig({}, { AUDIT_OPENSEARCH_HOST: 'os' }).opensearch.nodes).toEqual(['http://os:9200']);
+  });
+
+  it.each([
+    ['os-1,os-2:0', '"os-2:0" is not one'],
+    ['os-1,os-2:65536', '"os-2:65536" is not one'],
+    ['os-1,https://os-2:9200', '"https://os-2:9200" is not one (a URL goes in AUDIT_OPENSEARCH_URL)'],
+    ['admin:secret@os-1', '"***@os-1" is not one'],
+    ['os 1', '"os 1" is not one'],
+    ['[::1', '"[::1" is not one'],
+  ])('refuses %j, naming the entry at fault', (value, part) => {
+    const m = message({ AUDIT_OPENSEARCH_HOST: value });
+    expect(m).toContain(
+      'AUDIT_OPENSEARCH_HOST must be a hostname or IP address without scheme, or a comma-separated list of host[:port]',
+    );
+    expect(m).toContain(part);
+    expect(m).not.toContain('secret');
+  });
+
+  it('turns sniffing on only when asked', () => {
+    expect(resolveConfig({}, { AUDIT_OPENSEARCH_HOST: 'os' }).opensearch.sniff).toBe(false);
+    expect(
+      resolveConfig({}, { AUDIT_OPENSEARCH_HOST: 'os', AUDIT_OPENSEARCH_SNIFF: 'true' }).opensearch.sniff,
+    ).toBe(true);
+  });
+});
