@@ -1,5 +1,7 @@
 // `npm run opensearch -- <start|stop|status|install> [--port N] [--name NAME] [--fresh] [--secure]`
+// and the cluster forms: `start --nodes 3`, `stop --node N [--kill]`, `start --node N`.
 import { parseArgs } from 'node:util';
+import { DevCluster } from './dev-cluster.js';
 import { DevNode } from './dev-node.js';
 import { ensureInstalled, findJavaHome, installedPlugins } from './install.js';
 
@@ -10,7 +12,14 @@ const usage = `usage: npm run opensearch -- <start|stop|status|install> [--port 
   status   print the URL, plugins and export lines if running, exit 1 if not
   install  download and unpack only
   --secure the node with the security plugin: https, certificates and admin password in its folder
-environment: OPENSEARCH_DEV_PORT (9250), OPENSEARCH_DEV_VERSION (2.19.4), OPENSEARCH_DEV_HEAP (512m),
+cluster (the guide's production shape, on 127.0.0.1):
+  start --nodes N    start an N-node cluster (ports 9401..; 3 for the guide), wait for green, print
+                     every node's URL, one per line, then the export lines
+  stop --node N      stop member N (SIGTERM); --kill sends SIGKILL, as a crash would
+  start --node N     start member N again and wait until the cluster is green
+  stop               stops the single node and every cluster member
+  status --nodes N   each member's state and the cluster's health
+environment: OPENSEARCH_DEV_PORT (9250), OPENSEARCH_DEV_CLUSTER_PORT (9401), OPENSEARCH_DEV_VERSION (2.19.4), OPENSEARCH_DEV_HEAP (512m),
   OPENSEARCH_DEV_CACHE (.cache/opensearch), OPENSEARCH_DEV_PLUGINS (extra plugin zips, comma-separated),
   OPENSEARCH_DEV_ISM_ZIP (the ISM plugin; default ../shared/opensearch-plugins/), OPENSEARCH_DEV_ISM=0 (no ISM)`;
 
@@ -25,6 +34,9 @@ async function main(): Promise<number> {
       name: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       secure: { type: 'boolean', default: false },
+      nodes: { type: 'string' },
+      node: { type: 'string' },
+      kill: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -33,6 +45,12 @@ async function main(): Promise<number> {
     console.log(usage);
     return command || values.help ? 0 : 2;
   }
+  if (
+    values.nodes !== undefined ||
+    values.node !== undefined ||
+    (command === 'stop' && values.port === undefined)
+  )
+    return clusterCommand(command, values);
   const node = new DevNode({
     ...(values.port !== undefined && { port: Number(values.port) }),
     ...(values.name !== undefined && { name: values.name }),
@@ -84,6 +102,65 @@ async function main(): Promise<number> {
     }
     default:
       console.error(`unknown command '${command}'\n${usage}`);
+      return 2;
+  }
+}
+
+function positive(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+async function clusterCommand(
+  command: string,
+  values: { nodes?: string; node?: string; kill: boolean; fresh: boolean; secure: boolean },
+): Promise<number> {
+  const cluster = new DevCluster({
+    nodes: positive('--nodes', values.nodes) ?? 3,
+    fresh: values.fresh,
+    ...(values.secure && { secure: true }),
+  });
+  const n = positive('--node', values.node);
+  switch (command) {
+    case 'start':
+      if (n !== undefined) {
+        await cluster.startNode(n);
+        console.log(cluster.member(n).url);
+        return 0;
+      }
+      for (const url of await cluster.start()) console.log(url);
+      console.log(
+        "# for the library, pdaas-audit and the demo (the guide's five primaries and one replica):",
+      );
+      for (const line of cluster.exportLines()) console.log(line);
+      return 0;
+    case 'stop':
+      if (n !== undefined) {
+        await cluster.stopNode(n, { kill: values.kill });
+        return 0;
+      }
+      await cluster.stop();
+      // `stop` alone stops everything the project started: the single node too.
+      if (values.nodes === undefined) {
+        await new DevNode().stop();
+        await new DevNode({ secure: true }).stop();
+      }
+      return 0;
+    case 'status': {
+      const health = await cluster.health();
+      cluster.members.forEach((m, i) => {
+        console.log(`${i + 1} ${m.url} ${m.pid() === undefined ? 'stopped' : `running (pid ${m.pid()})`}`);
+      });
+      console.log(
+        health ? `cluster ${health.status}, ${health.number_of_nodes} nodes` : 'cluster not answering',
+      );
+      return health ? 0 : 1;
+    }
+    default:
+      console.error(`'${command}' does not take --nodes or --node\n${usage}`);
       return 2;
   }
 }

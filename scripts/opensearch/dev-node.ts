@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInstalled, findJavaHome, installedPlugins, ismPluginZip } from './install.js';
-import { ADMIN_USER, httpsGet, secureConfig } from './secure.js';
+import { ADMIN_USER, copySecureConfig, httpsGet, secureConfig } from './secure.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE_USER = 'pdaas-opensearch';
@@ -42,6 +42,21 @@ export interface DevNodeOptions {
    * `url` is https.
    */
   secure?: boolean;
+  /**
+   * A member of a multi-node cluster (dev-cluster.ts) instead of a single-node one: discovery over
+   * the other members' transport ports, and the cluster's name.
+   */
+  cluster?: ClusterMembership;
+  /** Where the secure node's config comes from: another member's, so all share one CA and password. */
+  secureConfigFrom?: string;
+}
+
+export interface ClusterMembership {
+  name: string;
+  /** Every member's transport port (its HTTP port plus 100). */
+  transportPorts: readonly number[];
+  /** Every member's node name: the first election's voters. */
+  nodeNames: readonly string[];
 }
 
 export class DevNode {
@@ -62,6 +77,8 @@ export class DevNode {
   readonly #extraPlugins: string[];
   readonly #startTimeoutMs: number;
   readonly #log: (line: string) => void;
+  readonly #cluster: ClusterMembership | undefined;
+  readonly #secureConfigFrom: string | undefined;
 
   constructor(opts: DevNodeOptions = {}) {
     const env = process.env;
@@ -82,6 +99,8 @@ export class DevNode {
     this.#startTimeoutMs = opts.startTimeoutMs ?? 180_000;
     this.#log = opts.log ?? ((line) => console.log(`[opensearch] ${line}`));
     this.secure = opts.secure ?? false;
+    this.#cluster = opts.cluster;
+    this.#secureConfigFrom = opts.secureConfigFrom;
     this.url = `${this.secure ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     this.nodeDir = join(this.cache, 'nodes', `${this.name}-${this.port}${this.secure ? '-secure' : ''}`);
     this.caFile = join(this.nodeDir, 'config', 'certs', 'root-ca.pem');
@@ -144,11 +163,22 @@ export class DevNode {
 
   /** Downloads and installs if needed, then starts the node and waits for yellow. Idempotent. */
   async start(): Promise<string> {
-    if (this.pid() !== undefined && (await this.#healthy())) {
+    if (this.pid() !== undefined && (await this.healthy())) {
       this.#log(`already running at ${this.url}`);
       return this.url;
     }
-    if (await this.#healthy()) {
+    const launched = await this.launch();
+    await this.waitUntil(() => this.healthy(), 'reach yellow', launched);
+    return this.url;
+  }
+
+  /**
+   * Installs if needed and spawns the node without waiting for it (a cluster member cannot answer
+   * until the others are up). Returns how to tell whether the process has exited since.
+   */
+  async launch(): Promise<() => number | null | undefined> {
+    if (this.pid() !== undefined) return () => undefined;
+    if (await this.healthy()) {
       throw new Error(
         `Port ${this.port} already serves an OpenSearch that is not the '${this.name}' dev node; stop it or choose another port`,
       );
@@ -170,12 +200,18 @@ export class DevNode {
     rmSync(this.#pidFile, { force: true });
     const confDir = this.secure ? this.#secureConfig(home, javaHome) : undefined;
 
+    const c = this.#cluster;
     const args = [
-      '-Ediscovery.type=single-node',
+      ...(c === undefined
+        ? ['-Ediscovery.type=single-node', `-Ecluster.name=pdaas-audit-${this.name}`]
+        : [
+            `-Ecluster.name=${c.name}`,
+            `-Ediscovery.seed_hosts=${c.transportPorts.map((p) => `127.0.0.1:${p}`).join(',')}`,
+            `-Ecluster.initial_cluster_manager_nodes=${c.nodeNames.join(',')}`,
+          ]),
       '-Enetwork.host=127.0.0.1',
       `-Ehttp.port=${this.port}`,
       `-Etransport.port=${this.port + 100}`,
-      `-Ecluster.name=pdaas-audit-${this.name}`,
       `-Enode.name=${this.name}`,
       `-Epath.data=${dataDir}`,
       `-Epath.logs=${logsDir}`,
@@ -203,31 +239,46 @@ export class DevNode {
       exited = code;
     });
     child.unref();
+    return () => exited;
+  }
 
+  /**
+   * Polls `ready` until it holds; stops the node and throws with the log's last lines when the
+   * process exits or the start timeout passes first.
+   */
+  async waitUntil(
+    ready: () => Promise<boolean>,
+    what: string,
+    exited: () => number | null | undefined,
+  ): Promise<void> {
     const started = Date.now();
     while (Date.now() - started < this.#startTimeoutMs) {
-      if (exited !== undefined) break;
-      if (await this.#healthy()) {
-        this.#log(`ready at ${this.url} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        return this.url;
+      if (exited() !== undefined) break;
+      if (await ready()) {
+        this.#log(`${this.url}: ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+    const code = exited();
     const tail = existsSync(this.logFile)
       ? readFileSync(this.logFile, 'utf8').split('\n').slice(-25).join('\n')
       : '';
     await this.stop().catch(() => undefined);
     throw new Error(
-      `OpenSearch did not reach yellow within ${this.#startTimeoutMs / 1000} s` +
-        `${exited !== undefined ? ` (process exited with ${exited})` : ''}. Last lines of ${this.logFile}:\n${tail}`,
+      `OpenSearch did not ${what} within ${this.#startTimeoutMs / 1000} s` +
+        `${code !== undefined ? ` (process exited with ${code})` : ''}. Last lines of ${this.logFile}:\n${tail}`,
     );
   }
 
-  /** Stops the node (SIGTERM, then SIGKILL after `graceMs`) and waits until it is gone. Data stays. */
-  async stop(graceMs = 30_000): Promise<void> {
+  /**
+   * Stops the node (SIGTERM, then SIGKILL after `graceMs`; `kill: true` sends SIGKILL at once, as a
+   * crash would) and waits until it is gone. Data stays.
+   */
+  async stop(graceMs = 30_000, opts: { kill?: boolean } = {}): Promise<void> {
     const pid = this.pid();
     if (pid === undefined) return;
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, opts.kill ? 'SIGKILL' : 'SIGTERM');
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       if (this.pid() === undefined) break;
@@ -241,7 +292,22 @@ export class DevNode {
     this.#log(`stopped (pid ${pid})`);
   }
 
-  async #healthy(): Promise<boolean> {
+  /** The cluster's health as this node reports it, or undefined when it does not answer. */
+  async health(): Promise<{ status: string; number_of_nodes: number } | undefined> {
+    try {
+      const res = this.secure
+        ? await this.get('/_cluster/health')
+        : await fetch(`${this.url}/_cluster/health`, { signal: AbortSignal.timeout(3000) }).then(
+            async (r) => ({ status: r.status, body: await r.text() }),
+          );
+      return res.status === 200 ? JSON.parse(res.body) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True when this node answers and the cluster is at least yellow. */
+  async healthy(): Promise<boolean> {
     if (this.secure) return this.#healthySecure();
     try {
       const res = await fetch(`${this.url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
@@ -280,6 +346,9 @@ export class DevNode {
   }
 
   #secureConfig(home: string, javaHome: string): string {
+    if (this.#secureConfigFrom !== undefined && this.#secureConfigFrom !== this.nodeDir) {
+      return copySecureConfig(this.#secureConfigFrom, this.nodeDir);
+    }
     return secureConfig({
       home,
       javaHome,

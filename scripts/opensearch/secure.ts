@@ -212,3 +212,19 @@ export function httpsGet(
     req.end();
   });
 }
+
+/**
+ * A cluster member's secure config: a copy of the first member's (config folder and admin
+ * password), so every member presents the same CA and node certificate (nodes_dn) and one admin
+ * password opens the cluster. Returns the config folder.
+ */
+export function copySecureConfig(fromNodeDir: string, toNodeDir: string): string {
+  const conf = join(toNodeDir, 'config');
+  const password = join(toNodeDir, 'admin-password');
+  if (existsSync(join(conf, '.pdaas-secure')) && existsSync(password)) return conf;
+  rmSync(conf, { recursive: true, force: true });
+  cpSync(join(fromNodeDir, 'config'), conf, { recursive: true });
+  cpSync(join(fromNodeDir, 'admin-password'), password);
+  chmodSync(password, 0o600);
+  return conf;
+}
