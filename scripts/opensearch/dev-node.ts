@@ -140,6 +140,11 @@ export class DevNode {
     ];
   }
 
+  /** path.repo: a filesystem snapshot repository must lie under it (shared by every dev node). */
+  get snapshotRoot(): string {
+    return join(this.cache, 'snapshots');
+  }
+
   get #pidFile(): string {
     return join(this.nodeDir, 'opensearch.pid');
   }
@@ -197,6 +202,7 @@ export class DevNode {
     const logsDir = join(this.nodeDir, 'logs');
     mkdirSync(dataDir, { recursive: true });
     mkdirSync(logsDir, { recursive: true });
+    mkdirSync(this.snapshotRoot, { recursive: true });
     rmSync(this.#pidFile, { force: true });
     const confDir = this.secure ? this.#secureConfig(home, javaHome) : undefined;
 
@@ -216,6 +222,8 @@ export class DevNode {
       `-Epath.data=${dataDir}`,
       `-Epath.logs=${logsDir}`,
       '-Ecluster.routing.allocation.disk.threshold_enabled=false',
+      // The guide's snapshot setting: filesystem repositories under one folder every node shares.
+      `-Epath.repo=${this.snapshotRoot}`,
       '-p',
       this.#pidFile,
     ];

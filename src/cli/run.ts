@@ -10,6 +10,7 @@ import { health } from './commands/health.js';
 import { indices } from './commands/indices.js';
 import { policy, role, template } from './commands/payloads.js';
 import { setup } from './commands/setup.js';
+import { snapshot } from './commands/snapshot.js';
 import { spool } from './commands/spool.js';
 import type { Command } from './context.js';
 import { type Io, Output } from './output.js';
@@ -23,6 +24,7 @@ export const commands: Record<string, Command> = {
   indices,
   spool,
   'dead-letters': deadLetters,
+  snapshot,
   dashboards,
   template,
   policy,

@@ -10,6 +10,8 @@ declare module 'vitest' {
     opensearchUrl: string;
     /** Port of the node this setup started, or 0 when the URL was given from outside. */
     opensearchDevPort: number;
+    /** The node's path.repo (snapshot repositories go under it); '' when unknown (a node from outside). */
+    opensearchSnapshotRoot: string;
   }
 }
 
@@ -25,6 +27,7 @@ export default async function setup(project: TestProject) {
       throw new Error(`AUDIT_TEST_OPENSEARCH_URL=${given} answered ${res.status} to _cluster/health`);
     project.provide('opensearchUrl', given);
     project.provide('opensearchDevPort', 0);
+    project.provide('opensearchSnapshotRoot', process.env.AUDIT_TEST_SNAPSHOT_ROOT ?? '');
     return;
   }
   const node = new DevNode({
@@ -35,6 +38,7 @@ export default async function setup(project: TestProject) {
   const url = await node.start();
   project.provide('opensearchUrl', url);
   project.provide('opensearchDevPort', node.port);
+  project.provide('opensearchSnapshotRoot', node.snapshotRoot);
   return async () => {
     await node.stop();
   };
