@@ -114,6 +114,8 @@ export interface DriveOptions {
   prefix?: string;
   /** Stop at this Date.now(). */
   until?: number;
+  /** Stop once this signal aborts (when the end is an event, not a time). */
+  signal?: AbortSignal;
   /** Requests per second over all loops; unpaced when omitted. */
   rate?: number;
   /** Count failed requests (connection refused while a server stops) instead of throwing. */
@@ -146,7 +148,7 @@ export async function drive(
   const gapMs = opts.rate ? (concurrency * 1000) / opts.rate : 0;
   let next = opts.from ?? 0;
   async function loop(): Promise<void> {
-    while (next < count && Date.now() < until) {
+    while (next < count && Date.now() < until && !opts.signal?.aborted) {
       const p = plan(next++, orgs);
       if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
       let res: Response;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drive, startApp, totalSent } from '../../examples/traffic.js';
 import { DevCluster } from '../../scripts/opensearch/dev-cluster.js';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { expectExactAccounting, faultAudit, finish, waitFor } from '../support/faults.js';
 import { uniquePrefix } from '../support/opensearch.js';
 
@@ -65,10 +66,14 @@ interface Scenario {
   mark(): Promise<void>;
 }
 
-async function scenario(label: string): Promise<Scenario & { app: Awaited<ReturnType<typeof startApp>> }> {
+async function scenario(
+  label: string,
+  urls: string[] = cluster.urls,
+  timeoutSeconds = 10,
+): Promise<Scenario & { app: Awaited<ReturnType<typeof startApp>> }> {
   const prefix = uniquePrefix(label);
   const { audit, registry } = await faultAudit(prefix, undefined, {
-    opensearch: { url: cluster.urls, timeoutSeconds: 10 },
+    opensearch: { url: urls, timeoutSeconds },
     indexShards: 5,
     indexReplicas: 1,
   });
@@ -189,4 +194,84 @@ describe('three-node cluster under paced load', () => {
       `cluster two of three down for ${Math.round((backAt - downAt) / 1000)} s: ${totalSent(sent)} requests, ${sent.size} organizations, writes resumed ${recoveryMs} ms after the nodes were started; write p95 before ${before}, during ${during}, after ${after}`,
     );
   }, 420_000);
+
+  it('a rolling restart of all three nodes, one at a time, green in between: every request stored once', async () => {
+    const s = await scenario('cluster-rolling');
+    const end = new AbortController();
+    const traffic = drive(s.app.url, 1e9, {
+      orgs: 40,
+      prefix: s.prefix,
+      signal: end.signal,
+      rate: 150,
+      concurrency: 6,
+    });
+    await waitFor('the first events indexed', () => s.audit.stats().indexed > 0, 60_000);
+    await s.mark();
+    const started = Date.now();
+    // The guide's upgrade path: stop a node cleanly, start it, wait for green, then the next.
+    for (const n of [1, 2, 3]) {
+      await cluster.stopNode(n);
+      await cluster.startNode(n);
+    }
+    const restartMs = Date.now() - started;
+    await s.mark();
+    await sleep(3_000);
+    end.abort();
+    const sent = await traffic;
+    const { final, metrics } = await finish(s.app, s.audit, s.registry);
+    s.snapshots.push(writeBuckets(metrics));
+
+    expect(final.captured).toBe(totalSent(sent));
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(totalSent(sent));
+    await expectEverythingOnce(s.prefix, sent);
+    const [during, after] = [0, 1].map((i) =>
+      p95Between(s.snapshots[i] as Map<number, number>, s.snapshots[i + 1] as Map<number, number>),
+    );
+    console.log(
+      `cluster rolling restart in ${Math.round(restartMs / 1000)} s: ${totalSent(sent)} requests, ${sent.size} organizations; write p95 during ${during}, after ${after}`,
+    );
+  }, 420_000);
+
+  it('one node answering slower than the client waits: the bulk goes to another node, stored once', async () => {
+    // The first node behind a proxy that forwards at once but holds the answer past the client's
+    // 4 s timeout: the write happens there, the client gives up, and our retry sends the same
+    // documents to another node, where their deterministic ids answer 409.
+    const proxy = await startFaultProxy(cluster.urls[0] as string);
+    try {
+      const s = await scenario('cluster-slow', [proxy.url, ...cluster.urls.slice(1)], 4);
+      const traffic = drive(s.app.url, 1e9, {
+        orgs: 40,
+        prefix: s.prefix,
+        until: Date.now() + 25_000,
+        rate: 150,
+        concurrency: 6,
+      });
+      await waitFor('the first events indexed', () => s.audit.stats().indexed > 0, 60_000);
+      await s.mark();
+      const slowFrom = proxy.counts.requests;
+      proxy.mode = { answerDelayMs: 6_000 };
+      await sleep(12_000);
+      proxy.mode = {};
+      const slowRequests = proxy.counts.requests - slowFrom;
+      await s.mark();
+      const sent = await traffic;
+      const { final, metrics } = await finish(s.app, s.audit, s.registry);
+      s.snapshots.push(writeBuckets(metrics));
+
+      expect(slowRequests, 'the slow node was asked while slow').toBeGreaterThan(0);
+      expect(final.captured).toBe(totalSent(sent));
+      expectExactAccounting(final);
+      expect(final.indexed).toBe(totalSent(sent));
+      await expectEverythingOnce(s.prefix, sent);
+      const [before, during, after] = [0, 1, 2].map((i) =>
+        p95Between(s.snapshots[i] as Map<number, number>, s.snapshots[i + 1] as Map<number, number>),
+      );
+      console.log(
+        `cluster slow node (answers held 6 s, client timeout 4 s) for 12 s: ${totalSent(sent)} requests, ${slowRequests} requests reached the slow node; write p95 before ${before}, during ${during}, after ${after}`,
+      );
+    } finally {
+      await proxy.close();
+    }
+  }, 300_000);
 });

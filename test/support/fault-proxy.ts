@@ -1,12 +1,15 @@
 // A fault-injecting HTTP proxy in front of the real OpenSearch node (127.0.0.1 only). It forwards
-// every request and can, per the current mode: delay it, answer a share of `_bulk` requests with a
+// every request and can, per the current mode: delay it or its answer, answer a share of `_bulk` requests with a
 // whole-request 429 without forwarding, or forward a `_bulk` and rewrite a share of its items into
 // 429 rejections (those items were really indexed, so their retry must come back as 409).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FaultMode {
+  /** Hold each request this long before forwarding it. */
   latencyMs?: number;
+  /** Forward at once but hold the node's answer this long: the write happens, the client may give up. */
+  answerDelayMs?: number;
   /** Share of `_bulk` requests answered 429 without reaching the node. */
   rejectShare?: number;
   /** Share of items in forwarded `_bulk` answers rewritten to 429. */
@@ -76,10 +79,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
               }
               const h = { ...upRes.headers, 'content-length': String(out.length) };
               delete h['transfer-encoding'];
-              if (!res.destroyed) {
+              const answer = () => {
+                if (res.destroyed) return;
                 res.writeHead(upRes.statusCode ?? 502, h);
                 res.end(out);
-              }
+              };
+              if (mode.answerDelayMs) setTimeout(answer, mode.answerDelayMs);
+              else answer();
             });
           },
         );
