@@ -1,4 +1,17 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Integration files in vitest's usual order, but ism.test.ts last: it follows an ISM walk that the
+ * global setup starts and that takes about eight minutes, so the other files run meanwhile.
+ */
+class IsmLast extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const last = (f: TestSpecification) => (f.moduleId.endsWith('/ism.test.ts') ? 1 : 0);
+    return [...sorted].sort((a, b) => last(a) - last(b));
+  }
+}
 
 // Two projects: unit tests (no services: no OpenSearch node, no Java; test/unit/<folder>/ mirrors
 // src/<folder>/) and integration tests against a real OpenSearch node that
@@ -22,6 +35,7 @@ export default defineConfig({
           globalSetup: ['test/support/opensearch-setup.ts'],
           // One node, two cores, and fault tests that stop the node: files run one at a time.
           fileParallelism: false,
+          sequence: { sequencer: IsmLast },
           testTimeout: 120_000,
           hookTimeout: 240_000,
         },

@@ -23,7 +23,7 @@ export interface DevClusterOptions
 export class DevCluster {
   readonly members: readonly DevNode[];
   readonly name: string;
-  readonly #fresh: boolean;
+  #fresh: boolean;
 
   constructor(opts: DevClusterOptions = {}) {
     const env = process.env;
@@ -68,9 +68,11 @@ export class DevCluster {
    * the others copy) and waits until the cluster is green with all of them. Returns the URLs.
    */
   async start(): Promise<string[]> {
+    // Once: a member wiped after the cluster formed would try to bootstrap another one.
     if (this.#fresh) {
       for (const m of this.members)
         if (m.pid() === undefined) rmSync(m.nodeDir, { recursive: true, force: true });
+      this.#fresh = false;
     }
     const exits: Array<() => number | null | undefined> = [];
     for (const m of this.members) exits.push(await m.launch());
@@ -83,13 +85,18 @@ export class DevCluster {
     return this.urls;
   }
 
-  /** Starts member `n` again and waits until it has joined and the cluster is green. */
-  async startNode(n: number): Promise<void> {
+  /**
+   * Starts member `n` again and waits until it has joined and the cluster is green (the guide's
+   * rolling restart), or with `until: 'joined'` only until all members are in and no primary is
+   * missing (yellow): replicas may still be recovering.
+   */
+  async startNode(n: number, opts: { until?: 'green' | 'joined' } = {}): Promise<void> {
     const m = this.member(n);
     const exited = await m.launch();
+    const status = opts.until === 'joined' ? 'yellow' : 'green';
     await m.waitUntil(
-      () => this.#formed('green'),
-      `rejoin (cluster green with ${this.members.length})`,
+      () => this.#formed(status),
+      `rejoin (cluster ${status} with ${this.members.length})`,
       exited,
     );
   }

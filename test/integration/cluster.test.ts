@@ -19,6 +19,8 @@ const cluster = new DevCluster({
   name: 'test-cluster',
   basePort: Number(process.env.AUDIT_TEST_CLUSTER_PORT ?? 9431),
   fresh: true,
+  // Two cores shared by four nodes, the app and its traffic: recoveries after a fault are slow.
+  startTimeoutMs: 300_000,
   log: () => undefined,
 });
 let client: Client;
@@ -71,6 +73,8 @@ async function scenario(
   urls: string[] = cluster.urls,
   timeoutSeconds = 10,
 ): Promise<Scenario & { app: Awaited<ReturnType<typeof startApp>> }> {
+  // Each scenario starts from the whole cluster, green, whatever the one before left.
+  await cluster.start();
   const prefix = uniquePrefix(label);
   const { audit, registry } = await faultAudit(prefix, undefined, {
     opensearch: { url: urls, timeoutSeconds },
@@ -175,7 +179,8 @@ describe('three-node cluster under paced load', () => {
     await s.mark();
     const indexedBefore = s.audit.stats().indexed;
     const backAt = Date.now();
-    await Promise.all([cluster.startNode(2), cluster.startNode(3)]);
+    // Back in the cluster is enough to write again; replicas may still be recovering.
+    await Promise.all([cluster.startNode(2, { until: 'joined' }), cluster.startNode(3, { until: 'joined' })]);
     const recoveryMs = await resumed(s.audit, indexedBefore, backAt);
     const sent = await traffic;
     const { final, metrics } = await finish(s.app, s.audit, s.registry);

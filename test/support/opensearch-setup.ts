@@ -4,6 +4,7 @@
 // the end. A node that cannot start fails the run: integration tests never skip.
 import type { TestProject } from 'vitest/node';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
+import { followIsmWalk, type IsmWalk, startIsmWalk } from './ism-walk.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +13,8 @@ declare module 'vitest' {
     opensearchDevPort: number;
     /** The node's path.repo (snapshot repositories go under it); '' when unknown (a node from outside). */
     opensearchSnapshotRoot: string;
+    /** The ISM walk started on the node (see ism-walk.ts), or null without the ISM plugin. */
+    ismWalk: IsmWalk | null;
   }
 }
 
@@ -28,6 +31,9 @@ export default async function setup(project: TestProject) {
     project.provide('opensearchUrl', given);
     project.provide('opensearchDevPort', 0);
     project.provide('opensearchSnapshotRoot', process.env.AUDIT_TEST_SNAPSHOT_ROOT ?? '');
+    const walk = await startIsmWalk(given);
+    project.provide('ismWalk', walk ?? null);
+    if (walk) return followIsmWalk(given, walk);
     return;
   }
   const node = new DevNode({
@@ -39,7 +45,11 @@ export default async function setup(project: TestProject) {
   project.provide('opensearchUrl', url);
   project.provide('opensearchDevPort', node.port);
   project.provide('opensearchSnapshotRoot', node.snapshotRoot);
+  const walk = await startIsmWalk(url);
+  project.provide('ismWalk', walk ?? null);
+  const stopFollowing = walk ? followIsmWalk(url, walk) : () => undefined;
   return async () => {
+    stopFollowing();
     await node.stop();
   };
 }
