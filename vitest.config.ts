@@ -19,6 +19,8 @@ class IsmLast extends BaseSequencer {
 // needs no node belongs in the unit project. Helpers both share live in test/support/.
 export default defineConfig({
   test: {
+    // Vitest reads the sequencer from the root config only.
+    sequence: { sequencer: IsmLast },
     // The JSON report lets .ci/run print a plain 'N passed, N failed' line.
     reporters: ['default', 'json'],
     outputFile: { json: '.cache/vitest-report.json' },
@@ -35,7 +37,6 @@ export default defineConfig({
           globalSetup: ['test/support/opensearch-setup.ts'],
           // One node, two cores, and fault tests that stop the node: files run one at a time.
           fileParallelism: false,
-          sequence: { sequencer: IsmLast },
           testTimeout: 120_000,
           hookTimeout: 240_000,
         },
