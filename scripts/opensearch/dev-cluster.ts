@@ -65,9 +65,10 @@ export class DevCluster {
 
   /**
    * Starts every member not running (the first alone first when secure: it makes the certificates
-   * the others copy) and waits until the cluster is green with all of them. Returns the URLs.
+   * the others copy) and waits until the cluster is green with all of them (`until: 'joined'`: all
+   * of them in and every primary active, yellow). Returns the URLs.
    */
-  async start(): Promise<string[]> {
+  async start(opts: { until?: 'green' | 'joined' } = {}): Promise<string[]> {
     // Once: a member wiped after the cluster formed would try to bootstrap another one.
     if (this.#fresh) {
       for (const m of this.members)
@@ -77,9 +78,10 @@ export class DevCluster {
     const exits: Array<() => number | null | undefined> = [];
     for (const m of this.members) exits.push(await m.launch());
     const first = this.members[0] as DevNode;
+    const status = opts.until === 'joined' ? 'yellow' : 'green';
     await first.waitUntil(
-      () => this.#formed('green'),
-      `form a green cluster of ${this.members.length}`,
+      () => this.#formed(status),
+      `form a ${status} cluster of ${this.members.length}`,
       () => exits.find((e) => e() !== undefined)?.(),
     );
     return this.urls;
@@ -114,6 +116,16 @@ export class DevCluster {
   /** Members whose process is running. */
   running(): number[] {
     return this.members.flatMap((m, i) => (m.pid() !== undefined ? [i + 1] : []));
+  }
+
+  /** True once the cluster is green with every member, within `ms`; false when it is not by then. */
+  async greenWithin(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await this.#formed('green')) return true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return false;
   }
 
   /** The health any running member reports, or undefined when none answers. */

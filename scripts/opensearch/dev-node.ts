@@ -5,7 +5,16 @@
 // `secure: true` gives a separate node with the security plugin: TLS on HTTP and transport with
 // certificates made locally by openssl, and basic auth with a generated admin password.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInstalled, findJavaHome, installedPlugins, ismPluginZip } from './install.js';
@@ -145,8 +154,18 @@ export class DevNode {
     return join(this.cache, 'snapshots');
   }
 
+  /** OpenSearch's own pid file (`-p`): it deletes it during shutdown. */
   get #pidFile(): string {
     return join(this.nodeDir, 'opensearch.pid');
+  }
+
+  /**
+   * The pid as we spawned it (bin/opensearch execs java, so it is the node's). pid() reads this
+   * one: OpenSearch's own file vanished under a running member in the cluster tests, and a second
+   * start on the same data then failed on the node lock.
+   */
+  get #ownPidFile(): string {
+    return join(this.nodeDir, 'node.pid');
   }
 
   get logFile(): string {
@@ -155,8 +174,10 @@ export class DevNode {
 
   /** The pid of the running node, or undefined. */
   pid(): number | undefined {
-    if (!existsSync(this.#pidFile)) return undefined;
-    const pid = Number(readFileSync(this.#pidFile, 'utf8').trim());
+    // A node started before node.pid existed has only OpenSearch's file.
+    const file = existsSync(this.#ownPidFile) ? this.#ownPidFile : this.#pidFile;
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     try {
       process.kill(pid, 0);
@@ -204,6 +225,7 @@ export class DevNode {
     mkdirSync(logsDir, { recursive: true });
     mkdirSync(this.snapshotRoot, { recursive: true });
     rmSync(this.#pidFile, { force: true });
+    rmSync(this.#ownPidFile, { force: true });
     const confDir = this.secure ? this.#secureConfig(home, javaHome) : undefined;
 
     const c = this.#cluster;
@@ -242,6 +264,7 @@ export class DevNode {
     const [cmd, cmdArgs] = this.#asNodeUser(bin, args, [this.cache]);
     this.#log(`starting OpenSearch ${this.version} on ${this.url} (heap ${this.heap}, data ${dataDir})`);
     const child = spawn(cmd, cmdArgs, { detached: true, stdio: ['ignore', out, out], env, cwd: home });
+    if (child.pid !== undefined) writeFileSync(this.#ownPidFile, `${child.pid}\n`);
     let exited: number | null | undefined;
     child.on('exit', (code) => {
       exited = code;
@@ -287,16 +310,16 @@ export class DevNode {
     const pid = this.pid();
     if (pid === undefined) return;
     process.kill(pid, opts.kill ? 'SIGKILL' : 'SIGTERM');
+    // Wait for the process, not the pid file: OpenSearch deletes its pid file early in shutdown,
+    // and a node started again at once had its new pid file deleted by the old one's exit.
     const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline) {
-      if (this.pid() === undefined) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (this.pid() !== undefined) {
+    while (Date.now() < deadline && alive(pid)) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) {
       process.kill(pid, 'SIGKILL');
-      while (this.pid() !== undefined) await new Promise((r) => setTimeout(r, 100));
+      while (alive(pid)) await new Promise((r) => setTimeout(r, 100));
     }
     rmSync(this.#pidFile, { force: true });
+    rmSync(this.#ownPidFile, { force: true });
     this.#log(`stopped (pid ${pid})`);
   }
 
@@ -388,6 +411,15 @@ export class DevNode {
     }
     ensureTraversable(this.cache, this.#log);
     return ['setpriv', [`--reuid=${NODE_USER}`, `--regid=${NODE_USER}`, '--init-groups', bin, ...args]];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -62,9 +62,10 @@ export async function finish(
   app: { close(): Promise<void> },
   audit: Audit,
   registry: Registry,
+  settleMs = 120_000,
 ): Promise<{ final: AuditStats; metrics: string }> {
   await app.close();
-  await settled(audit);
+  await settled(audit, settleMs);
   const metrics = await registry.metrics();
   return { final: await audit.close(), metrics };
 }
