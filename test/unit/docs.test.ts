@@ -109,7 +109,6 @@ describe('the documentation', () => {
       'AUDIT_WARN_TEMPLATE_DIFFERS', // a process warning (src/opensearch/setup.ts)
       'AUDIT_TEST_OPENSEARCH_URL', // the test suite's node
       'AUDIT_TEST_REQUIRE_ISM', // CI: a test node without the ISM plugin fails the ISM test
-      'AUDIT_TEST_CLUSTER_QUORUM', // runs the lost-quorum cluster scenario, not yet in CI
     ]);
     for (const page of pages) {
       for (const [name] of read(page).matchAll(/\bAUDIT_[A-Z0-9_]+/g)) {
