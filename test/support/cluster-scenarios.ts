@@ -1,5 +1,5 @@
-// The shared frame of the cluster scenarios (test/integration/cluster.test.ts, and the lost-quorum
-// one in test/cluster-quorum/): an Audit given every member, paced Hono traffic from 40
+// The shared frame of the cluster scenarios (test/integration/cluster.test.ts): an Audit given
+// every member, paced Hono traffic from 40
 // organizations, snapshots of the bulk write latency histogram between the phases of a fault, and
 // the end every scenario shares: every answered request stored exactly once per organization, the
 // accounting exact, and the write p95 of each phase.
@@ -83,7 +83,7 @@ export class ClusterScenarios {
     // the one before left; replicas of earlier indices may still be recovering.
     await this.cluster.start({ until: 'joined' });
     const prefix = uniquePrefix(label);
-    const { audit, registry } = await faultAudit(prefix, undefined, {
+    const { audit, registry, logs } = await faultAudit(prefix, undefined, {
       opensearch: { url: urls, timeoutSeconds },
       indexShards: 5,
       indexReplicas: 1,
@@ -107,23 +107,37 @@ export class ClusterScenarios {
         return { sent };
       },
       async judge(sent) {
-        const { final, metrics } = await finish(app, audit, registry, SETTLE_MS);
-        snapshots.push(writeBuckets(metrics));
-        expect(final.captured).toBe(totalSent(sent));
-        expectExactAccounting(final);
-        expect(final.indexed).toBe(totalSent(sent));
-        const stored = await storedEvents(client, `${prefix}-*`);
-        expect(stored.duplicateEventIds, 'an event_id appears twice').toEqual([]);
-        expect(stored.duplicateRequests, 'a request was stored twice').toEqual([]);
-        expect(stored.total).toBe(totalSent(sent));
-        expect(Object.fromEntries(stored.perOrg)).toEqual(Object.fromEntries(sent));
-        await client.indices.delete({ index: `${prefix}-*` });
-        const p95 = snapshots
-          .slice(1)
-          .map((after, i) => p95Between(snapshots[i] as Map<number, number>, after));
-        return { final, metrics, p95 };
+        try {
+          return await judge(sent);
+        } catch (err) {
+          // What a failed scenario leaves to go on: the audit's own log, and where every shard is.
+          console.log(`${label}: the audit's log\n${logs.lines.join('\n')}`);
+          console.log(`${label}: stats ${JSON.stringify(audit.stats())}`);
+          const shards = await client.cat
+            .shards({ index: `${prefix}-*`, v: true })
+            .catch((e) => ({ body: String(e) }));
+          console.log(`${label}: shards\n${shards.body}`);
+          throw err;
+        }
       },
     };
+    async function judge(sent: Map<string, number>) {
+      const { final, metrics } = await finish(app, audit, registry, SETTLE_MS);
+      snapshots.push(writeBuckets(metrics));
+      expect(final.captured).toBe(totalSent(sent));
+      expectExactAccounting(final);
+      expect(final.indexed).toBe(totalSent(sent));
+      const stored = await storedEvents(client, `${prefix}-*`);
+      expect(stored.duplicateEventIds, 'an event_id appears twice').toEqual([]);
+      expect(stored.duplicateRequests, 'a request was stored twice').toEqual([]);
+      expect(stored.total).toBe(totalSent(sent));
+      expect(Object.fromEntries(stored.perOrg)).toEqual(Object.fromEntries(sent));
+      await client.indices.delete({ index: `${prefix}-*` });
+      const p95 = snapshots
+        .slice(1)
+        .map((after, i) => p95Between(snapshots[i] as Map<number, number>, after));
+      return { final, metrics, p95 };
+    }
   }
 
   /** Member numbers by how many primaries of `pattern` they hold, most first. */
