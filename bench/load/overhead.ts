@@ -80,6 +80,8 @@ export interface Accounting {
   requests: number;
   captured: number;
   dropped: number;
+  /** Drops by reason (absent in results from before it was recorded). */
+  dropped_by_reason?: Record<string, number>;
   ok: boolean;
 }
 
@@ -251,6 +253,9 @@ export async function runOverhead(
       requests,
       captured: stats?.captured ?? -1,
       dropped: stats?.dropped.total ?? -1,
+      dropped_by_reason: Object.fromEntries(
+        Object.entries(stats?.dropped.byReason ?? {}).filter(([, n]) => n > 0),
+      ),
       ok: stats?.captured === requests && stats?.dropped.total === 0 && stats.inFlight === 0,
     };
   }
@@ -264,7 +269,7 @@ export async function runOverhead(
   };
   for (const [fw, a] of Object.entries(byFramework))
     console.log(
-      `accounting (${fw} audited): ${a.captured} captured for ${a.requests} answered requests, ${a.dropped} dropped: ${a.ok ? 'OK' : 'MISMATCH'}`,
+      `accounting (${fw} audited): ${a.captured} captured for ${a.requests} answered requests, ${a.dropped} dropped${a.dropped > 0 ? ` ${JSON.stringify(a.dropped_by_reason)}` : ''}: ${a.ok ? 'OK' : 'MISMATCH'}`,
     );
   for (const [k, c] of Object.entries(own.saturation))
     console.log(
