@@ -109,6 +109,10 @@ if (existsSync(pipelineFile)) {
 // The load run (`npm run load`); the short CI version writes load-short.json, not shown here.
 const loadFile = new URL('load.json', resultsDir);
 if (existsSync(loadFile)) lines.push(loadMarkdown(JSON.parse(readFileSync(loadFile, 'utf8')) as LoadRun), '');
+// The same profiles against the three-node cluster (`npm run load -- --cluster`), next to them.
+const clusterFile = new URL('load-cluster.json', resultsDir);
+if (existsSync(clusterFile))
+  lines.push(loadMarkdown(JSON.parse(readFileSync(clusterFile, 'utf8')) as LoadRun), '');
 
 // Where the main thread's time goes in the server (bench/load/profile.ts, one file per framework).
 const profiles = ['hono', 'express'].flatMap((fw) => {

@@ -7,6 +7,8 @@ export interface LoadRun {
   date: string;
   machine: { cpus: number; model: string; memory_gib: number; node: string };
   short: boolean;
+  /** A `--cluster` run: the profiles against the three-node cluster. */
+  cluster?: boolean;
   wall_seconds: number;
   overhead?: OverheadResult;
   profiles: ProfileResult[];
@@ -143,20 +145,64 @@ function overheadSection(o: OverheadResult): string[] {
   return lines;
 }
 
-function profilesSection(ps: ProfileResult[]): string[] {
+/** The guide's data nodes (deployment-guide.txt): three r6g.2xlarge, 8 vCPU each. */
+const GUIDE_NODES = 3;
+const GUIDE_VCPUS_PER_NODE = 8;
+
+function cpuRows(ps: ProfileResult[]): string[] {
+  const measured = ps.filter((p) => p.cpu !== undefined);
+  if (measured.length === 0) return [];
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : f(x, 0));
+  return [
+    'Where the CPU went, from /proc over each profile (its traffic and the catch-up after it), per answered request and as shares of both cores:',
+    '',
+    '| profile | s | app (main + audit worker) µs/req | OpenSearch JVMs µs/req | app % | OpenSearch % | other (generator, kernel) % | idle % | steal % |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...measured.map((p) => {
+      const c = p.cpu as NonNullable<ProfileResult['cpu']>;
+      const m = c.machine_pct;
+      return `| ${p.name} | ${f(c.seconds, 0)} | ${f(c.app_us_per_request, 1)} | ${c.opensearch_us_per_request === null ? 'n/a' : f(c.opensearch_us_per_request, 1)} | ${pct(m.app)} | ${pct(m.opensearch)} | ${pct(m.other)} | ${pct(m.idle)} | ${pct(m.steal)} |`;
+    }),
+    '',
+  ];
+}
+
+/** How the cluster's measured cost per event scales to the guide's nodes (CPU only: the bound it gives is an upper one). */
+function scalingLines(ps: ProfileResult[]): string[] {
+  const costs = ps.flatMap((p) =>
+    p.cpu?.opensearch_us_per_request ? [{ name: p.name, us: p.cpu.opensearch_us_per_request }] : [],
+  );
+  if (costs.length === 0) return [];
+  const vcpus = GUIDE_NODES * GUIDE_VCPUS_PER_NODE;
+  const cheapest = costs.reduce((a, b) => (b.us < a.us ? b : a));
+  const dearest = costs.reduce((a, b) => (b.us > a.us ? b : a));
+  const bound = (us: number) => f((vcpus * 1e6) / us, 0);
+  return [
+    `- Scaling to the guide's cluster (${GUIDE_NODES} × r6g.2xlarge, ${vcpus} vCPUs): here the three JVMs spent ${f(cheapest.us, 1)} (${cheapest.name}) to ${f(dearest.us, 1)} (${dearest.name}) µs of CPU per event, primary and replica writes together. At that cost ${vcpus} vCPUs index at most ${bound(dearest.us)} to ${bound(cheapest.us)} events/s with every core busy, and two thirds of it with one node lost. It is an upper bound from CPU alone: the cost per event here includes three JVMs' garbage collection and their competition with the app for two cores, and a Graviton2 vCPU's speed against this machine's is not measured; disk and network, which do not limit this machine, may limit that one first.`,
+  ];
+}
+
+function profilesSection(ps: ProfileResult[], cluster: boolean): string[] {
   if (ps.length === 0) return [];
   const row = (p: ProfileResult) =>
     `| ${p.name} | ${p.orgs} | ${p.duration} | ${p.rate} | ${f(p.achieved_rps, 0)} | ${f(p.latency_ms.p50)} | ${f(p.latency_ms.p99)} | ${f(p.latency_ms.p999)} | ${f(p.opensearch_write_p95_ms, 1)} | ${p.peak_in_flight} / ${f(p.peak_ring_bytes / 1024, 0)} KiB | ${p.spilled ?? 'n/a'} | ${f(p.catch_up_seconds, 1)} | ${f(p.rss_mib.start, 0)} → ${f(p.rss_mib.end, 0)} (max ${f(p.rss_mib.max, 0)}, ${f(p.rss_mib.growth_pct, 1)} %) | ${p.accounting.documents} / ${p.answered} | ${p.accounting.organizations_mismatched} | ${p.accounting.duplicate_event_ids + p.accounting.duplicate_requests} | ${p.stats?.dropped.total ?? 'n/a'} | ${p.accounting.ok ? 'exact' : 'MISMATCH'} |`;
   const sustained = ps.find((p) => p.name === 'sustained');
+  const shape = ps[0]?.opensearch ?? { nodes: 1, shards: 1, replicas: 0 };
+  const intro = cluster
+    ? `The same profiles against the deployment guide's shape on this machine: a cluster of ${shape.nodes} OpenSearch 2.19 nodes started by the run (\`DevCluster\`, 512 MiB heap each), today's index with ${shape.shards} primaries and ${shape.replicas} replica, the app given every node (\`AUDIT_OPENSEARCH_HOST\` as a list). The app, its audit worker, the generator and three JVMs share the two cores, so these figures say what this machine sustains, not what the guide's cluster would.`
+    : `The audited Hono example shipping to the project's OpenSearch 2.19 dev node (${shape.shards} shard, ${shape.replicas} replicas, 1 GiB heap) on the same two cores, driven by the paced open-loop generator with the example traffic mix (list, read, create with a JSON body, update, delete, login; a unique x-request-id each). Latency is measured from each request's scheduled time and leaves out the first fifth of the run (at most 5 s: a cold JIT, the day's index being created), which still counts for accounting. After the run the audit settles, the server closes, and OpenSearch is counted per organization against the requests the generator saw answered.`;
   return [
-    '### Production load profiles, against a real OpenSearch node',
+    cluster
+      ? `### Production load profiles, against a ${shape.nodes}-node cluster (\`npm run load -- --cluster\`)`
+      : '### Production load profiles, against a real OpenSearch node',
     '',
-    "The audited Hono example shipping to the project's OpenSearch 2.19 dev node (1 shard, 0 replicas, 1 GiB heap) on the same two cores, driven by the paced open-loop generator with the example traffic mix (list, read, create with a JSON body, update, delete, login; a unique x-request-id each). Latency is measured from each request's scheduled time and leaves out the first fifth of the run (at most 5 s: a cold JIT, the day's index being created), which still counts for accounting. After the run the audit settles, the server closes, and OpenSearch is counted per organization against the requests the generator saw answered.",
+    intro,
     '',
     '| profile | orgs | s | target req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | OpenSearch write p95 ms | peak ring (events / bytes) | spilled to spool | caught up after s | RSS MiB | stored / answered | orgs mismatched | duplicates | dropped | accounting |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
     ...ps.map(row),
     '',
+    ...cpuRows(ps),
     `- Zero loss in every profile: ${verdict(ps.every((p) => p.accounting.ok))}.`,
     `- OpenSearch write p95 under 100 ms: ${ps.map((p) => `${p.name} ${f(p.opensearch_write_p95_ms, 1)} ms`).join(', ')} (${verdict(ps.every((p) => p.opensearch_write_p95_ms < 100))}; the p95 is interpolated within the histogram's buckets, as histogram_quantile does).`,
     ...ps
@@ -165,20 +211,26 @@ function profilesSection(ps: ProfileResult[]): string[] {
         (p) =>
           `- ${p.name}: the machine sustained ${f(p.achieved_rps, 0)} of the ${p.rate} req/s asked (${p.unsent} requests never sent).`,
       ),
-    sustained && sustained.duration >= 300
-      ? `- RSS flat within 10 % over the ${sustained.duration} s sustained run: ${f(sustained.rss_mib.growth_pct, 1)} % (${verdict(Math.abs(sustained.rss_mib.growth_pct) <= 10)}).`
-      : `- RSS flat within 10 % over 5 minutes: not judged by this run (sustained ran ${sustained?.duration ?? 0} s; \`npm run load -- --sustained 300\`).`,
+    ...(cluster
+      ? scalingLines(ps)
+      : [
+          sustained && sustained.duration >= 300
+            ? `- RSS flat within 10 % over the ${sustained.duration} s sustained run: ${f(sustained.rss_mib.growth_pct, 1)} % (${verdict(Math.abs(sustained.rss_mib.growth_pct) <= 10)}).`
+            : `- RSS flat within 10 % over 5 minutes: not judged by this run (sustained ran ${sustained?.duration ?? 0} s; \`npm run load -- --sustained 300\`).`,
+        ]),
     '',
   ];
 }
 
 export function loadMarkdown(run: LoadRun): string {
   return [
-    `## Load (bench/load${run.short ? ', short CI version' : ''})`,
+    run.cluster
+      ? `## Load against the cluster (bench/load --cluster${run.short ? ', short' : ''})`
+      : `## Load (bench/load${run.short ? ', short CI version' : ''})`,
     '',
     `Run ${run.date} on ${run.machine.cpus} × ${run.machine.model}, ${run.machine.memory_gib} GiB, Node ${run.machine.node}; ${run.wall_seconds} s in all.`,
     '',
     ...(run.overhead ? overheadSection(run.overhead) : []),
-    ...profilesSection(run.profiles ?? []),
+    ...profilesSection(run.profiles ?? [], run.cluster === true),
   ].join('\n');
 }

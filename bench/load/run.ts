@@ -5,20 +5,24 @@
 //    accounting check (profiles.ts): sustained, spike and multi-tenant.
 // Writes bench/results/load.json and load.md, then regenerates BENCHMARKS.md.
 // Starts the project's OpenSearch dev node (port 9255) for the profiles unless AUDIT_OPENSEARCH_URL
-// names one, and stops what it started.
-//   tsx bench/load/run.ts [--short] [--duration S] [--sustained S] [--spike-rate N] ...
+// names one, and stops what it started. `--cluster` runs only the profiles, against the deployment
+// guide's shape started here (three nodes on 9421-9423, five primaries, one replica), and writes
+// bench/results/load-cluster.json, shown next to the single-node figures.
+//   tsx bench/load/run.ts [--short] [--cluster] [--duration S] [--sustained S] [--spike-rate N] ...
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { DevCluster } from '../../scripts/opensearch/dev-cluster.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
 import { type Framework, frameworks } from './apps.js';
 import { type OverheadResult, runOverhead } from './overhead.js';
-import { type ProfileResult, type ProfileSpec, runProfile } from './profiles.js';
+import { type OpenSearchTarget, type ProfileResult, type ProfileSpec, runProfile } from './profiles.js';
 import { loadMarkdown } from './report.js';
 
 const { values } = parseArgs({
   options: {
     short: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
     duration: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string', default: '32' },
@@ -42,6 +46,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`usage: npm run load -- [options]
   --short                 CI version: Hono only, 1.5 s windows, one round, 10 s profiles (about 3 minutes)
+  --cluster               only the profiles, against a three-node cluster started here (ports
+                          9421-9423, 5 primaries, 1 replica); writes bench/results/load-cluster.json
   --duration S            overhead windows (saturation and paced), default 10 (LOAD_DURATION)
   --warmup S              closed-loop warm-up before each variant, default 2
   --rounds N              rounds of the overhead comparison, default 2 (short: 1)
@@ -57,6 +63,7 @@ if (values.help) {
   process.exit(0);
 }
 const short = values.short;
+const onCluster = values.cluster;
 const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
 const duration = num(values.duration ?? process.env.LOAD_DURATION, short ? 1.5 : 10);
 const sustained = Math.min(3600, num(values.sustained, short ? 10 : 60));
@@ -79,7 +86,8 @@ const specs: ProfileSpec[] = [
 
 const started = Date.now();
 let overhead: OverheadResult | undefined;
-if (!values['no-overhead']) {
+// The overhead comparison has no OpenSearch in it: a cluster run is the profiles alone.
+if (!values['no-overhead'] && !onCluster) {
   overhead = await runOverhead({
     duration,
     warmup: num(values.warmup, short ? 0.5 : 2),
@@ -97,15 +105,26 @@ if (!values['no-overhead']) {
 
 const profiles: ProfileResult[] = [];
 if (specs.length > 0) {
-  const node = process.env.AUDIT_OPENSEARCH_URL
-    ? undefined
-    : new DevNode({ port: 9255, name: 'load', heap: '1g' });
-  const url = process.env.AUDIT_OPENSEARCH_URL ?? (await (node as DevNode).start());
-  const runId = Date.now().toString(36);
+  // Ours to start and stop: the cluster, or the dev node unless AUDIT_OPENSEARCH_URL names one.
+  const started: { stop(): Promise<void> } | undefined = onCluster
+    ? new DevCluster({ name: 'load-cluster', basePort: 9421, fresh: true, startTimeoutMs: 300_000 })
+    : process.env.AUDIT_OPENSEARCH_URL
+      ? undefined
+      : new DevNode({ port: 9255, name: 'load', heap: '1g' });
   try {
-    for (const spec of specs) profiles.push(await runProfile(spec, url, runId));
+    let target: OpenSearchTarget;
+    if (started instanceof DevCluster) {
+      const urls = await started.start();
+      const pids = started.members.map((m) => m.pid()).filter((p) => p !== undefined);
+      target = { urls, shards: 5, replicas: 1, pids };
+    } else if (started instanceof DevNode) {
+      const url = await started.start();
+      target = { urls: [url], shards: 1, replicas: 0, pids: [started.pid()].filter((p) => p !== undefined) };
+    } else target = { urls: [process.env.AUDIT_OPENSEARCH_URL as string], shards: 1, replicas: 0, pids: [] };
+    const runId = Date.now().toString(36);
+    for (const spec of specs) profiles.push(await runProfile(spec, target, runId));
   } finally {
-    await node?.stop();
+    await started?.stop();
   }
 }
 
@@ -119,13 +138,14 @@ const out = {
     node: process.version,
   },
   short,
+  cluster: onCluster,
   wall_seconds: Math.round((Date.now() - started) / 1000),
   overhead,
   profiles,
 };
 const dir = new URL('../results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-const name = short ? 'load-short' : 'load';
+const name = onCluster ? 'load-cluster' : short ? 'load-short' : 'load';
 writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify(out, null, 2)}\n`);
 const md = loadMarkdown(out);
 writeFileSync(new URL(`${name}.md`, dir), md);
