@@ -121,7 +121,9 @@ export const Stat = {
   SPOOL_AT_MS: 18,
   SPOOL_AT_COUNTER: 19,
   SPOOL_AT_BYTES: 20,
-  WRITE_LATENCY_BUCKETS: 21,
+  /** _bulk attempts given up while waiting for OpenSearch because the ring was filling (the batch was spooled). */
+  BULK_ABANDONED: 21,
+  WRITE_LATENCY_BUCKETS: 22,
 } as const;
 
 /** Upper bounds (seconds) of the OpenSearch write-latency histogram. */

@@ -31,8 +31,8 @@ export interface Delivery {
    */
   deadLetterLost: number;
   /**
-   * Documents not delivered: still failing with a retriable error when the attempts ran out, or
-   * never sent because the circuit breaker is open. The caller spools them.
+   * Documents not delivered: still failing with a retriable error when the attempts ran out, never
+   * sent because the circuit breaker is open, or abandoned. The caller spools them.
    */
   failed: AuditDocument[];
   lastError?: string;
@@ -58,6 +58,25 @@ export function backoffMs(
 ) {
   const cap = cfg.retryBackoffSeconds * cfg.retryBackoffMultiplier ** (attempt - 1) * 1000;
   return Math.random() * cap;
+}
+
+/** Waits for `work`; true when it finished, false when `signal` aborted first (`work` goes on alone). */
+async function untilAborted(work: Promise<void>, signal: AbortSignal | undefined): Promise<boolean> {
+  if (!signal) {
+    await work;
+    return true;
+  }
+  if (signal.aborted) return false;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void);
+  }
 }
 
 export class BulkSink {
@@ -130,9 +149,15 @@ export class BulkSink {
 
   /**
    * Sends `docs` with up to AUDIT_RETRY_ATTEMPTS retries, asking the shared breaker before every
-   * attempt; stops early (returning the rest as failed) as soon as the breaker is open.
+   * attempt; stops early (returning the rest as failed) as soon as the breaker is open, or when
+   * `signal` aborts: then the request in flight or the backoff is given up at once. An abandoned
+   * request is not the cluster's failure and does not count for the breaker.
    */
-  async deliver(docs: AuditDocument[], opts: { retries?: number } = {}): Promise<Delivery> {
+  async deliver(
+    docs: AuditDocument[],
+    opts: { retries?: number; signal?: AbortSignal } = {},
+  ): Promise<Delivery> {
+    const { signal } = opts;
     const retries = opts.retries ?? this.cfg.retryAttempts;
     let pending = docs;
     let indexed = 0;
@@ -144,22 +169,33 @@ export class BulkSink {
       if (attempt > 0) {
         if (this.breaker.state !== BreakerState.CLOSED) break;
         this.stats.add(Stat.RETRIES, 1);
-        await sleep(backoffMs(attempt, this.cfg));
+        await sleep(backoffMs(attempt, this.cfg), undefined, { signal }).catch(() => undefined);
       }
+      if (signal?.aborted) break;
       if (!this.breaker.allow()) {
         lastError ??= 'circuit breaker open';
         break;
       }
-      await this.#ensureIndices(pending);
+      // The template and index checks are not abortable requests: a held answer is left to finish
+      // on its own (they are idempotent) while this delivery gives up.
+      if (!(await untilAborted(this.#ensureIndices(pending), signal))) {
+        this.stats.add(Stat.BULK_ABANDONED, 1);
+        break;
+      }
       const started = performance.now();
       let items: BulkItemResult[];
       try {
         items = (
           await postBulk(this.client, gzipBody(ndjson(pending)), {
             requestTimeoutMs: this.cfg.opensearch.timeoutSeconds * 1000,
+            ...(signal && { signal }),
           })
         ).items;
       } catch (err) {
+        if (signal?.aborted) {
+          this.stats.add(Stat.BULK_ABANDONED, 1);
+          break;
+        }
         this.stats.add(Stat.BULK_FAILED, 1);
         const why = await this.#report(err, { during: 'bulk' });
         lastError = why.message;
@@ -191,6 +227,7 @@ export class BulkSink {
       } else this.#success();
       pending = retry;
     }
+    if (signal?.aborted && pending.length > 0) lastError = 'abandoned: the ring was filling';
     return {
       indexed,
       deadLettered,

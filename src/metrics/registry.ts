@@ -170,6 +170,7 @@ export function registerMetrics(registry: Registry, src: MetricsSource): () => v
       return [
         { labels: { outcome: 'success' }, value: t[Stat.BULK_OK] ?? 0 },
         { labels: { outcome: 'failure' }, value: t[Stat.BULK_FAILED] ?? 0 },
+        { labels: { outcome: 'abandoned' }, value: t[Stat.BULK_ABANDONED] ?? 0 },
       ];
     }),
     new SnapshotMetric('audit_bulk_retries_total', 'Bulk attempts that were retries', 'counter', () =>

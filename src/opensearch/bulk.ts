@@ -62,13 +62,16 @@ export function serverTimeout(requestTimeoutMs: number): string {
   return `${Math.max(1000, Math.floor(requestTimeoutMs / 2))}ms`;
 }
 
-/** Posts a gzipped NDJSON body to `_bulk` and flattens the per-item answers. */
+/**
+ * Posts a gzipped NDJSON body to `_bulk` and flattens the per-item answers. An aborted `signal`
+ * abandons the request (it rejects; OpenSearch may still apply it, which a resend meets as 409s).
+ */
 export async function postBulk(
   client: Client,
   gz: Buffer,
-  opts: { refresh?: boolean; requestTimeoutMs?: number } = {},
+  opts: { refresh?: boolean; requestTimeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<BulkAnswer> {
-  const res = await client.bulk(
+  const request = client.bulk(
     {
       body: gz as never,
       ...(opts.refresh && { refresh: 'true' as const }),
@@ -76,6 +79,14 @@ export async function postBulk(
     },
     { headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' } },
   );
+  const abandon = () => request.abort();
+  opts.signal?.addEventListener('abort', abandon, { once: true });
+  let res: Awaited<typeof request>;
+  try {
+    res = await request;
+  } finally {
+    opts.signal?.removeEventListener('abort', abandon);
+  }
   const body = res.body as unknown as {
     took: number;
     errors: boolean;

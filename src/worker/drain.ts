@@ -33,6 +33,15 @@ const ACTIVE_MS = 100;
  */
 const SPILL_AT = 0.5;
 const SPILL_BATCH_SCALE = 10;
+/**
+ * Past this fill, a bulk request still in flight is given up and its batch spooled: one answer that
+ * OpenSearch holds for seconds (a merge, a GC pause, a recovering shard) would otherwise let the
+ * ring fill behind it and drop new events, since the worker delivers one batch at a time. What
+ * OpenSearch applied anyway comes back from the spool as 409s.
+ */
+const ABANDON_AT = 0.75;
+/** How often the fill is looked at while a bulk request is out. */
+const WATCH_MS = 20;
 
 export default async function drain(task: DrainTask): Promise<{ shard: number }> {
   const { config: cfg, shard } = task;
@@ -97,6 +106,32 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   /** Events delivered by the replay run under way (from the first delivered to an empty spool), or undefined. */
   let replayRun: number | undefined;
 
+  /** Logged once per filling of the ring, not per abandoned request. */
+  let abandonLogged = false;
+
+  /**
+   * Runs `send` (a delivery, or a replay) with a signal that aborts once the ring passes
+   * ABANDON_AT; the first abandonment of each filling of the ring is logged.
+   */
+  async function watchingRing<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ac = new AbortController();
+    const timer = setInterval(() => {
+      if (ac.signal.aborted || consumer.fill(maxEvents) < ABANDON_AT) return;
+      ac.abort();
+      if (abandonLogged) return;
+      abandonLogged = true;
+      log(
+        'warn',
+        'Ring three quarters full while OpenSearch was answering: the request in flight is given up and its batch spooled',
+      );
+    }, WATCH_MS);
+    try {
+      return await send(ac.signal);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Writes what OpenSearch did not take to the spool; returns [spooled, full, failed to write]. */
   async function toSpool(docs: AuditDocument[]): Promise<[number, number, number]> {
     if (docs.length === 0) return [0, 0, 0];
@@ -129,10 +164,13 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (spill !== spilling) {
       spilling = spill;
       if (spill) log('warn', 'Ring over half full: spilling batches to the spool until it drains');
-      else log('info', 'Ring drained: batches go to OpenSearch again');
+      else {
+        abandonLogged = false;
+        log('info', 'Ring drained: batches go to OpenSearch again');
+      }
     }
     if (docs.length > 0 && sink && !spill) {
-      const result = await sink.deliver(docs);
+      const result = await watchingRing((signal) => sink.deliver(docs, { signal }));
       indexed = result.indexed;
       deadLettered = result.deadLettered;
       deadLetterLost = result.deadLetterLost;
@@ -167,10 +205,12 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     const spoolBytes = spool.bytes;
     // No retry backoff inside a replay, and a stop between batches once live events wait: the spool
     // keeps what is not delivered, and live events never sit behind a whole segment's delivery.
-    const r = await spool.replayOldest(
-      (docs) => sink.deliver(docs, { retries: 0 }),
-      cfg.batchSize,
-      () => consumer.hasData(),
+    const r = await watchingRing((signal) =>
+      spool.replayOldest(
+        (docs) => sink.deliver(docs, { retries: 0, signal }),
+        cfg.batchSize,
+        () => consumer.hasData(),
+      ),
     );
     if (!r) return false;
     consumer.record(() => {

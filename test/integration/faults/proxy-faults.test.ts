@@ -1,6 +1,7 @@
 // Faults injected by an HTTP proxy in front of the real node: a 429 storm (whole requests and single
-// items), 2 s of added latency on every request, and overload (300 ms per request, so OpenSearch
-// takes events slower than the app brings them).
+// items), 2 s of added latency on every request, overload (300 ms per request, so OpenSearch
+// takes events slower than the app brings them), and answers held for seconds (the ring would fill
+// behind the one request in flight).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { drive, startApp, totalSent } from '../../../examples/traffic.js';
@@ -141,5 +142,38 @@ describe('faults through a fault-injecting proxy', () => {
     expect(final.indexed).toBe(sent);
     await expectStoredExactlyOnce(prefix, sent);
     console.log(`${summary('overload', final, metrics)}; ${sent} requests`);
+  });
+
+  it('an answer held for seconds: the bulk in flight is abandoned to the spool before the ring fills', async () => {
+    const proxy = await startFaultProxy(testUrl());
+    const prefix = uniquePrefix('held');
+    // OpenSearch applies each bulk at once but its answer is held 10 s (the client waits 30 s): the
+    // worker delivers one batch at a time, so without giving the request up the ring (600 events)
+    // fills behind it within a second or two of traffic and new events are dropped as ring_full.
+    const { audit, logs, registry } = await faultAudit(prefix, proxy.url, {
+      maxQueueSize: 600,
+      batchSize: 50,
+      opensearch: { host: '127.0.0.1', port: Number(new URL(proxy.url).port), timeoutSeconds: 30 },
+    });
+    const app = await startApp('hono', audit);
+    proxy.mode = { answerDelayMs: 10_000 };
+    const held = proxy.counts.requests;
+    const sent = totalSent(
+      await drive(app.url, 1e9, { orgs: 10, prefix, until: Date.now() + 6_000, concurrency: 8 }),
+    );
+    proxy.mode = {};
+    const { final, metrics } = await finish(app, audit, registry);
+    await proxy.close();
+
+    expect(proxy.counts.requests - held, 'OpenSearch was asked while answers were held').toBeGreaterThan(0);
+    expect(sent, 'the traffic brought more than the ring holds').toBeGreaterThan(600);
+    expect(final.dropped.total).toBe(0);
+    expect(logs.lines.some((l) => l.includes('the request in flight is given up'))).toBe(true);
+    expect(metrics).toMatch(/^audit_bulk_requests_total\{outcome="abandoned"\} [1-9]/m);
+    expect(final.captured).toBe(sent);
+    expectExactAccounting(final);
+    expect(final.indexed).toBe(sent);
+    await expectStoredExactlyOnce(prefix, sent);
+    console.log(`${summary('held answers', final, metrics)}; ${sent} requests`);
   });
 });

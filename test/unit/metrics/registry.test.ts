@@ -42,6 +42,7 @@ function scripted() {
   totals[Stat.SPOOL_BYTES] = 8192;
   totals[Stat.BULK_OK] = 9;
   totals[Stat.BULK_FAILED] = 2;
+  totals[Stat.BULK_ABANDONED] = 3;
   totals[Stat.RETRIES] = 5;
   totals[Stat.WRITE_LATENCY_COUNT] = 6;
   totals[Stat.WRITE_LATENCY_SUM_MICROS] = 1_250_000;
@@ -132,6 +133,7 @@ describe('registerMetrics', () => {
       'audit_events_dropped_total{reason="closed"}': 1,
       'audit_bulk_requests_total{outcome="success"}': 9,
       'audit_bulk_requests_total{outcome="failure"}': 2,
+      'audit_bulk_requests_total{outcome="abandoned"}': 3,
       audit_bulk_retries_total: 5,
       'audit_ring_bytes{state="used"}': 1024,
       'audit_ring_bytes{state="capacity"}': 65536,
