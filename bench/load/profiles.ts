@@ -7,7 +7,15 @@
 // /proc over the profile (traffic and catch-up), to say where the two cores' time went.
 import { Client } from '@opensearch-project/opensearch';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
-import { type AuditStatsLite, quantile, runGenerator, settle, startServer, stopServer } from './children.js';
+import {
+  type AuditStatsLite,
+  type MetricJson,
+  quantile,
+  runGenerator,
+  settle,
+  startServer,
+  stopServer,
+} from './children.js';
 import { type MachineCpu, machineCpuUs, processCpuUs, rssMiB } from './proc.js';
 
 /** Where the audit writes: the dev node, or every member of the cluster. */
@@ -112,6 +120,12 @@ function cpuBetween(a: CpuMark, b: CpuMark, requests: number, measuredJvm: boole
   };
 }
 
+/** `_bulk` requests by outcome, as `success 10, failure 0, abandoned 2`. */
+function bulkOutcomes(metrics: MetricJson[] | undefined): string {
+  const m = metrics?.find((x) => x.name === 'audit_bulk_requests_total');
+  return (m?.values ?? []).map((v) => `${v.labels?.outcome} ${v.value}`).join(', ') || 'n/a';
+}
+
 export async function runProfile(
   spec: ProfileSpec,
   target: OpenSearchTarget,
@@ -211,7 +225,7 @@ export async function runProfile(
     accounting,
   };
   console.log(
-    `${spec.name}: ${spec.rate} req/s target over ${spec.orgs} orgs for ${spec.duration} s: achieved ${gen.rps.toFixed(0)} req/s, p50 ${result.latency_ms.p50.toFixed(2)} ms, p99 ${result.latency_ms.p99.toFixed(2)} ms, p99.9 ${result.latency_ms.p999.toFixed(2)} ms; OpenSearch write p95 ${result.opensearch_write_p95_ms.toFixed(1)} ms; spilled ${result.spilled}, caught up ${catchUpSeconds.toFixed(1)} s after; peak ring ${report.peak_in_flight} events / ${(report.peak_ring_bytes / 1024).toFixed(0)} KiB; RSS ${result.rss_mib.start.toFixed(0)}→${result.rss_mib.end.toFixed(0)} MiB (max ${result.rss_mib.max.toFixed(0)}); CPU per request app ${cpu.app_us_per_request.toFixed(1)} µs, OpenSearch ${cpu.opensearch_us_per_request?.toFixed(1) ?? 'n/a'} µs, steal ${cpu.machine_pct.steal.toFixed(0)} %; stored ${accounting.documents} of ${gen.completed} answered, ${mismatched} orgs mismatched, duplicates ${accounting.duplicate_event_ids + accounting.duplicate_requests}: ${accounting.ok ? 'OK' : 'MISMATCH'}`,
+    `${spec.name}: ${spec.rate} req/s target over ${spec.orgs} orgs for ${spec.duration} s: achieved ${gen.rps.toFixed(0)} req/s, p50 ${result.latency_ms.p50.toFixed(2)} ms, p99 ${result.latency_ms.p99.toFixed(2)} ms, p99.9 ${result.latency_ms.p999.toFixed(2)} ms; OpenSearch write p95 ${result.opensearch_write_p95_ms.toFixed(1)} ms; spilled ${result.spilled}, caught up ${catchUpSeconds.toFixed(1)} s after; peak ring ${report.peak_in_flight} events / ${(report.peak_ring_bytes / 1024).toFixed(0)} KiB; RSS ${result.rss_mib.start.toFixed(0)}→${result.rss_mib.end.toFixed(0)} MiB (max ${result.rss_mib.max.toFixed(0)}); CPU per request app ${cpu.app_us_per_request.toFixed(1)} µs, OpenSearch ${cpu.opensearch_us_per_request?.toFixed(1) ?? 'n/a'} µs, steal ${cpu.machine_pct.steal.toFixed(0)} %; bulk requests ${bulkOutcomes(metrics)}, retries ${metrics?.find((m) => m.name === 'audit_bulk_retries_total')?.values[0]?.value ?? 'n/a'}; dropped ${JSON.stringify(Object.fromEntries(Object.entries(stats?.dropped.byReason ?? {}).filter(([, n]) => n > 0)))}; stored ${accounting.documents} of ${gen.completed} answered, ${mismatched} orgs mismatched, duplicates ${accounting.duplicate_event_ids + accounting.duplicate_requests}: ${accounting.ok ? 'OK' : 'MISMATCH'}`,
   );
   return result;
 }
