@@ -66,14 +66,18 @@ async function untilAborted(work: Promise<void>, signal: AbortSignal | undefined
     await work;
     return true;
   }
-  if (signal.aborted) return false;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<false>((resolve) => {
     onAbort = () => resolve(false);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+  const done = work.then(() => true as const);
+  // Abandoned, a later failure of `work` has nobody to tell: it must not be an unhandled rejection
+  // (which ends a worker thread). Before the abort it still reaches the caller through the race.
+  done.catch(() => undefined);
   try {
-    return await Promise.race([work.then(() => true as const), aborted]);
+    if (signal.aborted) return false;
+    return await Promise.race([done, aborted]);
   } finally {
     signal.removeEventListener('abort', onAbort as () => void);
   }
