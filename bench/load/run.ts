@@ -106,25 +106,25 @@ if (!values['no-overhead'] && !onCluster) {
 const profiles: ProfileResult[] = [];
 if (specs.length > 0) {
   // Ours to start and stop: the cluster, or the dev node unless AUDIT_OPENSEARCH_URL names one.
-  const started: { stop(): Promise<void> } | undefined = onCluster
+  const ours: { stop(): Promise<void> } | undefined = onCluster
     ? new DevCluster({ name: 'load-cluster', basePort: 9421, fresh: true, startTimeoutMs: 300_000 })
     : process.env.AUDIT_OPENSEARCH_URL
       ? undefined
       : new DevNode({ port: 9255, name: 'load', heap: '1g' });
   try {
     let target: OpenSearchTarget;
-    if (started instanceof DevCluster) {
-      const urls = await started.start();
-      const pids = started.members.map((m) => m.pid()).filter((p) => p !== undefined);
+    if (ours instanceof DevCluster) {
+      const urls = await ours.start();
+      const pids = ours.members.map((m) => m.pid()).filter((p) => p !== undefined);
       target = { urls, shards: 5, replicas: 1, pids };
-    } else if (started instanceof DevNode) {
-      const url = await started.start();
-      target = { urls: [url], shards: 1, replicas: 0, pids: [started.pid()].filter((p) => p !== undefined) };
+    } else if (ours instanceof DevNode) {
+      const url = await ours.start();
+      target = { urls: [url], shards: 1, replicas: 0, pids: [ours.pid()].filter((p) => p !== undefined) };
     } else target = { urls: [process.env.AUDIT_OPENSEARCH_URL as string], shards: 1, replicas: 0, pids: [] };
     const runId = Date.now().toString(36);
     for (const spec of specs) profiles.push(await runProfile(spec, target, runId));
   } finally {
-    await started?.stop();
+    await ours?.stop();
   }
 }
 

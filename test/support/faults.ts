@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type Audit, type AuditStats, type CreateAuditOptions, createAudit } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
+import { drive, totalSent } from '../../examples/traffic.js';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
 import { collectLogs, type LogLines } from './logs.js';
 import { testClient } from './opensearch.js';
@@ -52,6 +53,26 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Drives traffic in one-second phases until `seen()` holds, then one phase more, for at most
+ * `timeoutMs`; returns the requests sent. On a busy machine requests come slower, and a fixed
+ * window could end before the fault under test shows.
+ */
+export async function driveUntil(
+  url: string,
+  opts: { prefix: string; orgs: number; concurrency: number; rate?: number },
+  seen: () => boolean,
+  timeoutMs: number,
+): Promise<number> {
+  let sent = 0;
+  const deadline = Date.now() + timeoutMs;
+  for (let extra = 1; extra >= 0 && Date.now() < deadline; ) {
+    sent += totalSent(await drive(url, 1e9, { ...opts, from: sent, until: Date.now() + 1_000 }));
+    if (seen()) extra--;
+  }
+  return sent;
 }
 
 /**

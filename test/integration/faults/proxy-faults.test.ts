@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { drive, startApp, totalSent } from '../../../examples/traffic.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
 import {
+  driveUntil,
   expectExactAccounting,
   expectStoredExactlyOnce,
   faultAudit,
@@ -111,22 +112,9 @@ describe('faults through a fault-injecting proxy', () => {
     });
     const app = await startApp('hono', audit);
     proxy.mode = { latencyMs: 300 };
-    // Traffic in one-second phases until the ring passes half full, and one phase more: on a busy
-    // machine requests come slower, and a fixed window could end before OpenSearch falls behind.
+    // Until the ring passes half full, and one phase more.
     const spilling = () => logs.lines.some((l) => l.startsWith('warn Ring over half full'));
-    let sent = 0;
-    const deadline = Date.now() + 30_000;
-    for (let extra = 1; extra >= 0 && Date.now() < deadline; ) {
-      const phase = await drive(app.url, 1e9, {
-        orgs: 20,
-        prefix,
-        from: sent,
-        until: Date.now() + 1_000,
-        concurrency: 16,
-      });
-      sent += totalSent(phase);
-      if (spilling()) extra--;
-    }
+    const sent = await driveUntil(app.url, { orgs: 20, prefix, concurrency: 16 }, spilling, 30_000);
     proxy.mode = {};
     const { final, metrics } = await finish(app, audit, registry);
     await proxy.close();
@@ -158,22 +146,17 @@ describe('faults through a fault-injecting proxy', () => {
     const app = await startApp('hono', audit);
     proxy.mode = { answerDelayMs: 10_000 };
     const held = proxy.counts.requests;
-    // Traffic in one-second phases until a request was given up, and one phase more: on a busy
-    // machine requests come slower, and a fixed window could end before the ring fills.
+    // Paced at 400 req/s, until a request was given up, and one phase more. Unpaced, the ring can
+    // stay over half full at every batch on a fast machine: then every batch is spilled, no request
+    // is ever held, and the test proves nothing. Paced, a normal batch leaves the ring nearly empty
+    // and only a held answer lets 450 events pile up behind it.
     const abandoned = () => logs.lines.some((l) => l.includes('the request in flight is given up'));
-    let sent = 0;
-    const deadline = Date.now() + 40_000;
-    for (let extra = 1; extra >= 0 && Date.now() < deadline; ) {
-      const phase = await drive(app.url, 1e9, {
-        orgs: 10,
-        prefix,
-        from: sent,
-        until: Date.now() + 1_000,
-        concurrency: 8,
-      });
-      sent += totalSent(phase);
-      if (abandoned()) extra--;
-    }
+    const sent = await driveUntil(
+      app.url,
+      { orgs: 10, prefix, concurrency: 8, rate: 400 },
+      abandoned,
+      40_000,
+    );
     proxy.mode = {};
     const { final, metrics } = await finish(app, audit, registry);
     await proxy.close();
