@@ -116,11 +116,12 @@ describe('three-node cluster under paced load', () => {
     await Promise.all([cluster.startNode(2, { until: 'joined' }), cluster.startNode(3, { until: 'joined' })]);
     const recoveryMs = await resumed(s.audit, indexedBefore, backAt);
     const sent = await traffic.sent;
+    const healed = await scenarios.healStuckPrimaries(`${s.prefix}-*`);
     const { metrics, p95 } = await s.judge(sent);
     expect(metrics).toMatch(/audit_events_spooled_total [1-9]/);
     expect(metrics).toMatch(/audit_events_replayed_total [1-9]/);
     console.log(
-      `cluster two of three down for ${Math.round((backAt - downAt) / 1000)} s: ${totalSent(sent)} requests, ${sent.size} organizations, writes resumed ${recoveryMs} ms after the nodes were started; write p95 before ${p95[0]}, during ${p95[1]}, after ${p95[2]}`,
+      `cluster two of three down for ${Math.round((backAt - downAt) / 1000)} s: ${totalSent(sent)} requests, ${sent.size} organizations, writes resumed ${recoveryMs} ms after the nodes were started; cluster after the fault: ${healed}; write p95 before ${p95[0]}, during ${p95[1]}, after ${p95[2]}`,
     );
   }, 600_000);
 });

@@ -111,12 +111,16 @@ export class ClusterScenarios {
           return await judge(sent);
         } catch (err) {
           // What a failed scenario leaves to go on: the audit's own log, and where every shard is.
+          // CI keeps only the tail of its output, so the essentials also ride on the error itself.
           console.log(`${label}: the audit's log\n${logs.lines.join('\n')}`);
-          console.log(`${label}: stats ${JSON.stringify(audit.stats())}`);
           const shards = await client.cat
             .shards({ index: `${prefix}-*`, v: true })
             .catch((e) => ({ body: String(e) }));
           console.log(`${label}: shards\n${shards.body}`);
+          if (err instanceof Error) {
+            const tail = logs.lines.slice(-12).map((l) => l.slice(0, 300));
+            err.message += `\nstats ${JSON.stringify(audit.stats())}\nthe audit's last log lines:\n${tail.join('\n')}`;
+          }
           throw err;
         }
       },
@@ -138,6 +142,35 @@ export class ClusterScenarios {
         .map((after, i) => p95Between(snapshots[i] as Map<number, number>, after));
       return { final, metrics, p95 };
     }
+  }
+
+  /**
+   * What an operator does when the cluster stays yellow after a lost quorum: OpenSearch 2.19 can
+   * leave a primary STARTED but "not in primary mode" after the election churn of two members
+   * rejoining at once (seen here: every write to that shard answers retry_on_primary_exception and
+   * its replica's recovery waits in `init` for good). Waits up to `ms` for green; if it does not
+   * come, restarts the members holding the primaries of shards whose replica is not started, as
+   * the runbook says. Returns what was done, for the scenario's summary.
+   */
+  async healStuckPrimaries(pattern: string, ms = 90_000): Promise<string> {
+    if (await this.cluster.greenWithin(ms)) return 'green without help';
+    const res = await this.client.cat.shards({
+      index: pattern,
+      format: 'json',
+      h: ['index', 'shard', 'prirep', 'state', 'node'],
+    });
+    const rows = res.body as unknown as Array<{ index: string; shard: string; prirep: string; state: string; node: string }>;
+    const stuck = new Set(rows.filter((r) => r.prirep === 'r' && r.state !== 'STARTED').map((r) => `${r.index}/${r.shard}`));
+    const members = new Set<number>();
+    for (const r of rows) {
+      if (r.prirep === 'p' && stuck.has(`${r.index}/${r.shard}`))
+        members.add(Number(r.node.slice(r.node.lastIndexOf('-') + 1)));
+    }
+    for (const n of members) {
+      await this.cluster.stopNode(n);
+      await this.cluster.startNode(n, { until: 'joined' });
+    }
+    return `not green after ${ms / 1000} s (replicas not started: ${[...stuck].join(', ')}); restarted member ${[...members].join(', ')}`;
   }
 
   /** Member numbers by how many primaries of `pattern` they hold, most first. */
