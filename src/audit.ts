@@ -13,6 +13,7 @@ import { type BreakerState, createBreakerBuffer } from './delivery/breaker.js';
 import { AuditError } from './errors.js';
 import { BodyKind, type CapturedEvent } from './event.js';
 import {
+  createChainHeadsBuffer,
   createRingBuffer,
   createStatsBuffer,
   eventsPerShard,
@@ -181,11 +182,13 @@ export class Audit {
     const pool = new DrainPool(this.config.workers, this.#log);
     this.#pool = pool;
     const instance = randomBytes(6);
+    const chainHeads = createChainHeadsBuffer(this.config.workers);
     this.#producers.forEach((producer, shard) => {
       pool.start({
         shard,
         ring: producer.buffer,
         stats: this.#stats,
+        chainHeads,
         config: this.config,
         breaker: this.#breaker,
         createdAt: this.#createdAt,

@@ -123,7 +123,14 @@ export const Stat = {
   SPOOL_AT_BYTES: 20,
   /** _bulk attempts given up while waiting for OpenSearch because the ring was filling (the batch was spooled). */
   BULK_ABANDONED: 21,
-  WRITE_LATENCY_BUCKETS: 22,
+  /**
+   * The number of this shard's last commit that moved a hash chain: chain heads written for a later
+   * commit number (by a worker terminated before its commit) are not valid (ChainHeads, below).
+   */
+  CHAIN_COMMIT: 22,
+  /** Events stored without a chain position because this shard's chain-head table was full. */
+  CHAIN_OVERFLOW: 23,
+  WRITE_LATENCY_BUCKETS: 24,
 } as const;
 
 /** Upper bounds (seconds) of the OpenSearch write-latency histogram. */
@@ -158,4 +165,35 @@ export const SHARD_STATS_SLOTS = STAT_ROW_SLOTS + JOURNAL_SLOTS;
 
 export function createStatsBuffer(shards: number): SharedArrayBuffer {
   return new SharedArrayBuffer(shards * SHARD_STATS_SLOTS * 8);
+}
+
+/**
+ * The chain-head table: where each organization's hash chain (src/chain/) stands as of a shard's
+ * last commit, so that a worker replacing a terminated one derives the same chain positions for
+ * the frames it reads again. One SharedArrayBuffer, CHAIN_HEAD_SLOTS slots per shard, open
+ * addressing by the organization's key. A slot holds the key (16 bytes of SHA-256 of the
+ * organization id; all zero when free) and two versions of the head, each stamped with the commit
+ * number that wrote it. The valid version is the newest whose number is not above the shard's
+ * committed number (Stat.CHAIN_COMMIT); a commit always writes over the other one, so a commit cut
+ * short never touches what the last finished commit left.
+ */
+export const ChainHeads = {
+  /** Bytes per slot. */
+  SLOT_BYTES: 128,
+  /** Byte offsets in a slot. */
+  KEY: 0,
+  KEY_BYTES: 16,
+  /** Two versions, each: commit number (BigInt64), sequence (BigInt64), head hash (32 bytes). */
+  VERSION: [16, 64],
+  VERSION_COMMIT: 0,
+  VERSION_SEQ: 8,
+  VERSION_HEAD: 16,
+  HEAD_BYTES: 32,
+} as const;
+
+/** Organizations one shard keeps a chain for at a time (1 MiB per shard). */
+export const CHAIN_HEAD_SLOTS = 8192;
+
+export function createChainHeadsBuffer(shards: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(shards * CHAIN_HEAD_SLOTS * ChainHeads.SLOT_BYTES);
 }

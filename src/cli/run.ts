@@ -12,6 +12,7 @@ import { policy, role, template } from './commands/payloads.js';
 import { setup } from './commands/setup.js';
 import { snapshot } from './commands/snapshot.js';
 import { spool } from './commands/spool.js';
+import { verify } from './commands/verify.js';
 import type { Command } from './context.js';
 import { type Io, Output } from './output.js';
 
@@ -21,6 +22,7 @@ export const commands: Record<string, Command> = {
   count,
   search,
   tail,
+  verify,
   indices,
   spool,
   'dead-letters': deadLetters,

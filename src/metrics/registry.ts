@@ -173,6 +173,12 @@ export function registerMetrics(registry: Registry, src: MetricsSource): () => v
         { labels: { outcome: 'abandoned' }, value: t[Stat.BULK_ABANDONED] ?? 0 },
       ];
     }),
+    new SnapshotMetric(
+      'audit_events_unchained_total',
+      "Events stored without a hash chain position: their shard's chain-head table was full",
+      'counter',
+      () => total(Stat.CHAIN_OVERFLOW),
+    ),
     new SnapshotMetric('audit_bulk_retries_total', 'Bulk attempts that were retries', 'counter', () =>
       total(Stat.RETRIES),
     ),

@@ -7,8 +7,10 @@ import type { Client } from '@opensearch-project/opensearch';
 export interface BulkDoc {
   index: string;
   id: string;
-  routing?: string;
+  routing?: string | undefined;
   source: Record<string, unknown>;
+  /** JSON.stringify(source) when the caller has it already. */
+  json?: string | undefined;
 }
 
 export function ndjson(docs: readonly BulkDoc[]): string {
@@ -22,7 +24,7 @@ export function ndjson(docs: readonly BulkDoc[]): string {
       head = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
     }
     const routing = d.routing === undefined ? '' : `,"routing":${JSON.stringify(d.routing)}`;
-    out += `${head}${JSON.stringify(d.id)}${routing}}}\n${JSON.stringify(d.source)}\n`;
+    out += `${head}${JSON.stringify(d.id)}${routing}}}\n${d.json ?? JSON.stringify(d.source)}\n`;
   }
   return out;
 }

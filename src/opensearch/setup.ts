@@ -17,6 +17,7 @@ import {
 import { type Answer, describe, expectOk, noHandler, ok, send } from './request.js';
 import { rolePath, userPath, writerRole } from './security.js';
 import {
+  chainMappings,
   eventMappings,
   indexTemplate,
   type TemplateOptions,
@@ -302,8 +303,13 @@ export async function ensureIndex(client: Client, index: string): Promise<'creat
   const path = `/${encodeURIComponent(index)}`;
   const answer = await send(client, 'PUT', path, { mappings: eventMappings });
   if (ok(answer)) return 'created';
-  if (answer.statusCode === 400 && /resource_already_exists_exception/.test(JSON.stringify(answer.body)))
+  if (answer.statusCode === 400 && /resource_already_exists_exception/.test(JSON.stringify(answer.body))) {
+    // An index created by an earlier version lacks the chain's fields, and verify sorts by them.
+    // Adding fields is always allowed; a writer role without the mapping permission is refused,
+    // and then `pdaas-audit setup` (an admin) adds them.
+    await send(client, 'PUT', `${path}/_mapping`, chainMappings).catch(() => undefined);
     return 'present';
+  }
   throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} answered ${describe(answer)}`);
 }
 

@@ -50,6 +50,22 @@ export const eventMappings = {
     trace_id: { type: 'keyword' },
     request_id: { type: 'keyword' },
     outcome: { type: 'keyword' },
+    // The hash chain (src/chain/): verify reads one organization's events sorted by chain and
+    // sequence; the hashes are only read back, never searched.
+    chain_id: { type: 'keyword' },
+    chain_seq: { type: 'long' },
+    chain_prev: { type: 'keyword', index: false },
+    chain_hash: { type: 'keyword', index: false },
+  },
+} as const;
+
+/** The chain's fields alone: added to an audit index created before the chain existed. */
+export const chainMappings = {
+  properties: {
+    chain_id: eventMappings.properties.chain_id,
+    chain_seq: eventMappings.properties.chain_seq,
+    chain_prev: eventMappings.properties.chain_prev,
+    chain_hash: eventMappings.properties.chain_hash,
   },
 } as const;
 

@@ -3,6 +3,7 @@
 // query DSL, so nothing they pass can widen the query. Paging is `search_after` on
 // (occurred_at, event_id), both fields of the event itself.
 import type { Client } from '@opensearch-project/opensearch';
+import { type VerifyReport, verifyEntries } from '../chain/verify.js';
 import type { AuditOptions } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import { AuditError } from '../errors.js';
@@ -70,6 +71,8 @@ export interface ReaderOptions extends Pick<AuditOptions, 'opensearch' | 'indexP
 /** How far behind the newest event seen a tail still looks for events that arrive late. */
 const TAIL_LATE_MS = 5 * 60_000;
 const TAIL_PAGE = 1000;
+/** Entries per page when verifying: large pages keep the round trips few (search_after has no window limit). */
+const CHAIN_PAGE = 5000;
 /** How long a successful check of the tenant field's mapping holds. */
 const TENANT_CHECK_MS = 60_000;
 const FILTER_KEYS = new Set(['from', 'to', 'actorId', 'action', 'target', 'status', 'outcome']);
@@ -341,6 +344,50 @@ export class AuditReader {
       for (const [id, ms] of seen) if (ms < newest - lateMs) seen.delete(id);
       await new Promise((r) => setTimeout(r, pollMs));
     }
+  }
+
+  /**
+   * Every event of the organization in the filter's range, sorted by hash chain and position (then
+   * event id), with its document id: what verify() reads. Pages of `pageSize` with search_after.
+   */
+  async *chainEntries(
+    filter: Pick<EventFilter, 'from' | 'to'> = {},
+    pageSize = CHAIN_PAGE,
+  ): AsyncGenerator<{ id: string; source: Record<string, unknown> }> {
+    await this.#checkTenantField();
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await this.#client.search({
+        ...this.#scope(),
+        body: {
+          size: pageSize,
+          query: this.#query(filter),
+          sort: [
+            { chain_id: { order: 'asc', unmapped_type: 'keyword', missing: '_last' } },
+            { chain_seq: { order: 'asc', unmapped_type: 'long', missing: '_last' } },
+            { event_id: 'asc' },
+          ],
+          ...(after !== undefined && { search_after: after }),
+        },
+      } as never);
+      const hits = (
+        res.body as { hits: { hits: { _id: string; _source: Record<string, unknown>; sort: unknown[] }[] } }
+      ).hits.hits;
+      for (const h of hits) yield { id: h._id, source: h._source };
+      if (hits.length < pageSize) return;
+      after = hits.at(-1)?.sort;
+    }
+  }
+
+  /**
+   * Checks the organization's hash chains in the range: recomputes every entry's hash and checks
+   * every link and position. See VerifyReport for what it finds.
+   */
+  async verify(
+    filter: Pick<EventFilter, 'from' | 'to'> = {},
+    opts: { onProgress?: (events: number) => void } = {},
+  ): Promise<VerifyReport> {
+    return verifyEntries(this.organizationId, this.chainEntries(filter), opts.onProgress);
   }
 
   /** Closes the client this reader made; a client passed in `ReaderOptions.client` stays open. */

@@ -12,6 +12,8 @@
 // Body text that could not be parsed (JSON cut at the size limit or invalid, XML, plain text) gets
 // both: bodyText() also finds the keys of `"key": value`, `key=value` and `<key>` pairs in it and
 // judges them like parsed keys. Paths and targets also lose segments shaped like tokens (path()).
+
+import { isIndexKey } from '../chain/hash.js';
 import { isCardNumber, mayBeRoundedCard, roundedCards } from './cards.js';
 import { SecretKeys } from './keys.js';
 import { redactPathTokens, SecretParams } from './path.js';
@@ -73,6 +75,8 @@ export class Sanitizer {
   #rounded: Map<number, boolean> | undefined;
   /** The JSON length bound sized() counts. */
   #bound = 0;
+  /** A copy since the last takeIndexKeys() has an array-index key (JSON.stringify puts those first). */
+  #indexKeys = false;
 
   constructor(opts: SanitizeOptions = {}) {
     this.#keys = new SecretKeys(opts.secretKeys);
@@ -189,7 +193,18 @@ export class Sanitizer {
     return this.#rounded.get(n) === true ? REDACTED : n;
   }
 
-  /** A redacted deep copy of `value`, cut at maxDepth and maxKeys per object. */
+  /**
+   * True when a copy made since the last call has an object key that is an array index ("0",
+   * "17"): JavaScript iterates those first whatever the insertion order, so JSON.stringify of the
+   * copy is not its canonical JSON.
+   */
+  takeIndexKeys(): boolean {
+    const seen = this.#indexKeys;
+    this.#indexKeys = false;
+    return seen;
+  }
+
+  /** A redacted deep copy of `value` with sorted keys, cut at maxDepth and maxKeys per object. */
   value(value: unknown): unknown {
     return this.#copy(value, 0);
   }
@@ -221,11 +236,17 @@ export class Sanitizer {
       return items;
     } else {
       const copy = nullObject();
-      let n = 0;
       this.#bound += 2;
-      for (const key of Object.keys(value)) {
-        if (n++ >= this.#maxKeys) break;
+      // The copy's keys go in canonical (RFC 8785) order, sorted by UTF-16 code units, so that
+      // JSON.stringify of a document is its canonical JSON (src/chain/hash.ts).
+      const keys = Object.keys(value);
+      if (keys.length > this.#maxKeys) keys.length = this.#maxKeys;
+      const names = keys.map((key) => this.#key(key).name);
+      const order = sortedOrder(names);
+      for (const i of order) {
+        const key = keys[i] as string;
         const info = this.#key(key);
+        if (isIndexKey(info.name)) this.#indexKeys = true;
         this.#bound += 6 * info.name.length + 4;
         if (info.secret) {
           copy[info.name] = REDACTED;
@@ -254,3 +275,18 @@ export function nullObject(): Record<string, unknown> {
  * one hostile request could otherwise make a tenant's audit trail unreadable.
  */
 const POISON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The indexes of `names` in ascending UTF-16 code unit order (most objects come sorted already). */
+function sortedOrder(names: string[]): number[] {
+  const order = names.map((_, i) => i);
+  for (let i = 1; i < names.length; i++) {
+    if ((names[i - 1] as string) > (names[i] as string)) {
+      return order.sort((a, b) => {
+        const x = names[a] as string;
+        const y = names[b] as string;
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
+  }
+  return order;
+}

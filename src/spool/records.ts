@@ -15,7 +15,11 @@ const MAX_RECORD = 64 * 1024 * 1024;
  * payload and per header, no concatenation per record.
  */
 export function encodeRecords(docs: readonly AuditDocument[]): Buffer[] {
-  const payloads = docs.map((d) => JSON.stringify({ i: d.index, d: d.id, r: d.routing, s: d.source }));
+  const payloads = docs.map((d) =>
+    d.json === undefined
+      ? JSON.stringify({ i: d.index, d: d.id, r: d.routing, s: d.source })
+      : `{"i":${JSON.stringify(d.index)},"d":${JSON.stringify(d.id)}${d.routing === undefined ? '' : `,"r":${JSON.stringify(d.routing)}`},"s":${d.json}}`,
+  );
   let size = 0;
   for (const p of payloads) size += HEADER + Buffer.byteLength(p);
   const bytes = Buffer.allocUnsafe(size);

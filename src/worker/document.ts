@@ -2,6 +2,8 @@
 // hot path happens here: the event id, ISO time, index name, query and body parsing, redaction.
 import { isIP } from 'node:net';
 import { bodyFormat } from '../capture/body.js';
+import { canonicalJson, entryHash } from '../chain/hash.js';
+import type { ChainSequencer } from '../chain/sequencer.js';
 import type { IndexRotation } from '../config/options.js';
 import { BodyKind, type CapturedEvent, NO_ORGANIZATION } from '../event.js';
 import { redactSegments } from '../redact/path.js';
@@ -29,6 +31,11 @@ export interface AuditDocument {
   id: string;
   routing: string | undefined;
   source: Record<string, unknown>;
+  /**
+   * JSON.stringify(source), made once when the document is built (the chain hashes it) and reused
+   * by the bulk body and the spool. Absent on documents read back from the spool.
+   */
+  json?: string;
 }
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -142,7 +149,7 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
       const json = JSON.stringify(value) ?? '';
       if (json.length <= maxBody) return value;
       e.bodyTruncated = true;
-      return { _unparsed: json.slice(0, maxBody), _note: 'truncated JSON' };
+      return { _note: 'truncated JSON', _unparsed: json.slice(0, maxBody) };
     }
     case BodyKind.TEXT:
     case BodyKind.BYTES: {
@@ -155,8 +162,8 @@ function parseBody(e: CapturedEvent, sanitizer: Sanitizer, maxBody: number): unk
             // Cut at AUDIT_MAX_BODY_SIZE or invalid: stored as text, its `"key": value` pairs
             // redacted by key as well as by value pattern.
             return {
-              _unparsed: sanitizer.bodyText(text),
               _note: e.bodyTruncated ? 'truncated JSON' : 'invalid JSON',
+              _unparsed: sanitizer.bodyText(text),
             };
           }
         case 'form':
@@ -217,43 +224,79 @@ export class IndexNamer {
   }
 }
 
-export function toDocument(e: CapturedEvent, ctx: DocumentContext, namer: IndexNamer): AuditDocument {
+/**
+ * `s` with lone surrogates replaced (U+FFFD): JSON.stringify would escape them, but the canonical
+ * JSON a verifier computes cannot express them. The sanitizer does this for what it scans.
+ */
+function wellFormed(s: string): string {
+  return s.isWellFormed() ? s : s.toWellFormed();
+}
+
+/**
+ * The stored document of a captured event. Its keys are written in canonical (RFC 8785) order
+ * here and by the sanitizer, so its JSON, built once, is also what the chain hashes. With a
+ * `chain`, the document takes the next position of its organization's chain.
+ */
+export function toDocument(
+  e: CapturedEvent,
+  ctx: DocumentContext,
+  namer: IndexNamer,
+  chain?: ChainSequencer,
+): AuditDocument {
   const id = eventId(e.ts, e.seq, ctx.instance);
   const s = ctx.sanitizer;
   // Values of route parameters named like a secret (`/verify/:code`): out of the path and target.
   const secrets = s.secretParams(e.path, e.route);
   // Stored under a named placeholder, so that these events can be found (NO_ORGANIZATION).
-  const organization = e.organizationId || NO_ORGANIZATION;
+  const organization = wellFormed(e.organizationId) || NO_ORGANIZATION;
+  const at = chain?.next(organization);
+  s.takeIndexKeys();
+  // Keys in canonical order: see hash.ts before adding one.
   const source: Record<string, unknown> = {
-    occurred_at: isoTime(e.ts),
-    event_id: id,
-    actor_id: e.actorId || undefined,
-    actor_type: e.actorType || undefined,
-    organization_id: organization,
-    account_id: e.accountId || undefined,
-    action: e.action,
-    target: e.target ? pathText(e.target, s, secrets) : undefined,
-    service: ctx.service,
-    environment: ctx.environment,
-    service_version: ctx.serviceVersion,
-    host: ctx.host,
-    request_method: e.method,
-    request_path: pathText(e.path, s, secrets),
-    route: e.route || undefined,
-    request_query: parseQuery(e.query, s),
-    request_body: parseBody(e, s, ctx.maxBodySize),
-    request_body_truncated: e.bodyTruncated || undefined,
-    response_status_code: e.status,
-    response_duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    account_id: wellFormed(e.accountId) || undefined,
+    action: wellFormed(e.action),
+    actor_id: wellFormed(e.actorId) || undefined,
+    actor_type: wellFormed(e.actorType) || undefined,
+    chain_id: at && chain?.chainId,
+    chain_prev: at?.prev,
+    chain_seq: at?.seq,
     // The field is mapped `ip`: anything else would make OpenSearch reject the whole document.
     client_ip: isIP(e.clientIp) ? e.clientIp : undefined,
-    user_agent: e.userAgent ? s.repeatedText(e.userAgent) : undefined,
-    trace_id: e.traceId || undefined,
-    request_id: e.requestId || undefined,
+    environment: ctx.environment,
+    error: wellFormed(e.error) || undefined,
+    event_id: id,
+    host: ctx.host,
+    occurred_at: isoTime(e.ts),
+    organization_id: organization,
     // A handler error makes a failure; the adapter's own notes ('audit: principal unreadable ...',
     // after the handler's error if any) do not turn a 2xx into one.
     outcome: e.status >= 400 || (e.error !== '' && !e.error.startsWith(AUDIT_NOTE)) ? 'failure' : 'success',
-    error: e.error || undefined,
+    request_body: parseBody(e, s, ctx.maxBodySize),
+    request_body_truncated: e.bodyTruncated || undefined,
+    request_id: wellFormed(e.requestId) || undefined,
+    request_method: wellFormed(e.method),
+    request_path: pathText(e.path, s, secrets),
+    request_query: parseQuery(e.query, s),
+    response_duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    response_status_code: e.status,
+    route: wellFormed(e.route) || undefined,
+    service: ctx.service,
+    service_version: ctx.serviceVersion,
+    target: e.target ? pathText(e.target, s, secrets) : undefined,
+    trace_id: wellFormed(e.traceId) || undefined,
+    user_agent: e.userAgent ? s.repeatedText(e.userAgent) : undefined,
   };
-  return { index: namer.name(e.ts), id, routing: organization, source };
+  const index = namer.name(e.ts);
+  let json = JSON.stringify(source);
+  if (at && chain) {
+    // JSON.stringify is JCS here unless a copied object has an array-index key (rare): then the
+    // canonicalizer serializes the JSON as a verifier will read it back, for the hash only.
+    const canonical = s.takeIndexKeys() ? canonicalJson(JSON.parse(json)) : json;
+    const hash = entryHash(at.seq, at.prev, canonical);
+    chain.advance(organization, at.seq, hash);
+    source.chain_hash = hash;
+    // chain_hash sorts right before chain_id, the first key that can hold no string before it.
+    json = json.replace('"chain_id":', `"chain_hash":"${hash}","chain_id":`);
+  }
+  return { index, id, routing: organization, source, json };
 }

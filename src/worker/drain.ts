@@ -4,10 +4,12 @@
 // space. Between batches it replays the spool while the breaker is closed. It returns when the
 // main thread closes the ring and everything read is delivered or spooled.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HeadTable } from '../chain/heads.js';
+import { ChainSequencer } from '../chain/sequencer.js';
 import { Breaker } from '../delivery/breaker.js';
 import { BulkSink, type Log } from '../delivery/bulk-sink.js';
 import { decodeEvent } from '../event.js';
-import { eventsPerShard, Stat } from '../layout.js';
+import { CHAIN_HEAD_SLOTS, eventsPerShard, Stat } from '../layout.js';
 import { readRow, StatRow } from '../metrics/stat-row.js';
 import { createClient } from '../opensearch/client.js';
 import { Sanitizer } from '../redact/sanitizer.js';
@@ -63,6 +65,15 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     maxBodySize: cfg.maxBodySize,
   };
   const namer = new IndexNamer(ctx);
+  // One chain per organization for this process's shard, going on from the heads of the shard's
+  // last finished commit (a terminated predecessor's, or none).
+  const chain = new ChainSequencer(
+    new HeadTable(task.chainHeads, shard),
+    `${Buffer.from(task.instance).toString('hex')}-${shard}`,
+    readRow(task.stats, shard)[Stat.CHAIN_COMMIT] ?? 0,
+  );
+  let unchained = 0;
+  let overflowLogged = false;
   const breaker = new Breaker(
     task.breaker,
     task.createdAt,
@@ -177,6 +188,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       failed = result.failed;
     }
     const [spooled, full, unwritable] = await toSpool(failed);
+    // The heads these documents moved, stamped with the commit that makes them count.
+    const chainCommit = chain.stage();
+    const overflow = unchained;
+    unchained = 0;
     // Only now may the producer reuse the space: every event in it has an outcome (in OpenSearch,
     // in the dead-letter file, synced in the spool, or counted as dropped), recorded in the same
     // step so that stats() never counts an event twice or not at all.
@@ -193,7 +208,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       stats.set(Stat.SPOOL_AT_MS, at.ms);
       stats.set(Stat.SPOOL_AT_COUNTER, at.counter);
       stats.set(Stat.SPOOL_AT_BYTES, at.bytes);
+      stats.add(Stat.CHAIN_OVERFLOW, overflow);
+      if (chainCommit !== undefined) stats.set(Stat.CHAIN_COMMIT, chainCommit);
     });
+    if (chainCommit !== undefined) chain.committed(chainCommit);
   }
 
   /** Replays one spool segment if OpenSearch is healthy; true when there may be more to replay. */
@@ -272,7 +290,9 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       try {
         // decodeEvent copies the frame first: nothing built here refers to the ring space, whose
         // view dies when the space is released.
-        batch.push(toDocument(decodeEvent(frame), ctx, namer));
+        const doc = toDocument(decodeEvent(frame), ctx, namer, chain);
+        if (doc.source.chain_hash === undefined) unchained++;
+        batch.push(doc);
         batchBytes += frame.length;
         if (batch.length === 1) firstAt = Date.now();
       } catch (err) {
@@ -282,6 +302,16 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       // Spilling, a batch is one spool append (one datasync): larger batches keep the spool ahead
       // of the requests even when the disk syncs slowly.
       const scale = spilling ? SPILL_BATCH_SCALE : 1;
+      if (unchained > 0 && !overflowLogged) {
+        overflowLogged = true;
+        log(
+          'error',
+          'Chain-head table full: events of further organizations are stored without a hash chain',
+          {
+            organizations: CHAIN_HEAD_SLOTS,
+          },
+        );
+      }
       if (batch.length >= cfg.batchSize * scale || batchBytes >= cfg.batchBytes * scale) await flush();
     }
     const closing = consumer.closing();

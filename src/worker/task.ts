@@ -7,6 +7,8 @@ export interface DrainTask {
   shard: number;
   ring: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  /** Where each shard's hash chains stand as of its last commit (layout.ts, ChainHeads). */
+  chainHeads: SharedArrayBuffer;
   /** The circuit breaker all workers share (src/delivery/breaker.ts). */
   breaker: SharedArrayBuffer;
   /** Date.now() when the Audit was created: the breaker's time base. */

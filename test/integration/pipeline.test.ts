@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { drive, plan, startApp } from '../../examples/traffic.js';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
+import { expectChainsIntact } from '../support/faults.js';
 import { collectLogs } from '../support/logs.js';
 import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
@@ -54,6 +55,8 @@ describe.each(['hono', 'express'] as const)('%s adapter into OpenSearch', (kind)
     expect(stored.total).toBe(REQUESTS);
     expect(stored.duplicateRequests).toEqual([]);
     expect(stored.perOrg).toEqual(perOrg);
+    // 100 organizations' hash chains, written by two workers: no false alarm.
+    await expectChainsIntact(prefix, [...perOrg.keys()], client);
 
     // Every field of one request of each kind, as the plan says it must be.
     for (let n = 0; n < 6; n++) {

@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { type DriveOptions, drive, type Server, startApp, totalSent } from '../../examples/traffic.js';
 import type { DevCluster } from '../../scripts/opensearch/dev-cluster.js';
 import { storedEvents } from '../../scripts/opensearch/stored.js';
-import { expectExactAccounting, faultAudit, finish, waitFor } from './faults.js';
+import { expectChainsIntact, expectExactAccounting, faultAudit, finish, waitFor } from './faults.js';
 import { uniquePrefix } from './opensearch.js';
 
 /** Replay after a fault waits for the cluster's recoveries, slow on two cores: up to 5 minutes. */
@@ -136,6 +136,7 @@ export class ClusterScenarios {
       expect(stored.duplicateRequests, 'a request was stored twice').toEqual([]);
       expect(stored.total).toBe(totalSent(sent));
       expect(Object.fromEntries(stored.perOrg)).toEqual(Object.fromEntries(sent));
+      await expectChainsIntact(prefix, [...stored.perOrg.keys()], client);
       await client.indices.delete({ index: `${prefix}-*` });
       const p95 = snapshots
         .slice(1)
@@ -159,8 +160,16 @@ export class ClusterScenarios {
       format: 'json',
       h: ['index', 'shard', 'prirep', 'state', 'node'],
     });
-    const rows = res.body as unknown as Array<{ index: string; shard: string; prirep: string; state: string; node: string }>;
-    const stuck = new Set(rows.filter((r) => r.prirep === 'r' && r.state !== 'STARTED').map((r) => `${r.index}/${r.shard}`));
+    const rows = res.body as unknown as Array<{
+      index: string;
+      shard: string;
+      prirep: string;
+      state: string;
+      node: string;
+    }>;
+    const stuck = new Set(
+      rows.filter((r) => r.prirep === 'r' && r.state !== 'STARTED').map((r) => `${r.index}/${r.shard}`),
+    );
     const members = new Set<number>();
     for (const r of rows) {
       if (r.prirep === 'p' && stuck.has(`${r.index}/${r.shard}`))

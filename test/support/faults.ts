@@ -4,7 +4,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Audit, type AuditStats, type CreateAuditOptions, createAudit } from '@pdaas/audit';
+import type { Client } from '@opensearch-project/opensearch';
+import {
+  type Audit,
+  type AuditStats,
+  type CreateAuditOptions,
+  createAudit,
+  createReader,
+} from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
 import { drive, totalSent } from '../../examples/traffic.js';
@@ -103,12 +110,36 @@ export async function settled(audit: Audit, timeoutMs = 120_000): Promise<void> 
   );
 }
 
-/** OpenSearch holds exactly `expected` events of this prefix, and no event_id or request twice. */
-export async function expectStoredExactlyOnce(prefix: string, expected: number): Promise<void> {
-  const stored = await storedEvents(testClient(), `${prefix}-*`);
+/**
+ * OpenSearch holds exactly `expected` events of this prefix, no event_id or request twice, and
+ * every organization's hash chains verify clean (no position modified, missing, inserted or out of
+ * order): whatever path an event took, its chain position was given once and kept.
+ */
+export async function expectStoredExactlyOnce(
+  prefix: string,
+  expected: number,
+  client: Client = testClient(),
+): Promise<void> {
+  const stored = await storedEvents(client, `${prefix}-*`);
   expect(stored.duplicateEventIds, 'an event_id appears twice').toEqual([]);
   expect(stored.duplicateRequests, 'a request was stored twice').toEqual([]);
   expect(stored.total).toBe(expected);
+  await expectChainsIntact(prefix, [...stored.perOrg.keys()], client);
+}
+
+/** Every organization's chains verify clean and every event is on one. */
+export async function expectChainsIntact(
+  prefix: string,
+  orgs: string[],
+  client: Client = testClient(),
+): Promise<void> {
+  for (const organizationId of orgs) {
+    const report = await createReader({ organizationId, indexPrefix: prefix, client }).verify();
+    expect(report.problems.slice(0, 5), `chains of ${organizationId}`).toEqual([]);
+    expect(report.valid).toBe(report.events);
+    for (const c of report.chains)
+      expect(c.firstSeq, `chain ${c.chainId} of ${organizationId} starts at 1`).toBe(1);
+  }
 }
 
 /** captured = indexed + deadLettered + dropped + spooled + inFlight, with no drops. */

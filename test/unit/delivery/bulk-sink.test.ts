@@ -605,14 +605,17 @@ describe('BulkSink: the index template', () => {
       { templateInstalled: true, existingIndices: ['/audit-api-2026-11-27'] },
     );
     await s.sink.deliver(docs(1));
+    // A present index gets the chain's fields added (an index from before the chain lacks them).
     expect(s.transport.map((t) => `${t.method} ${t.path}`)).toEqual([
       `GET ${templatePath}`,
       'PUT /audit-api-2026-11-27',
+      'PUT /audit-api-2026-11-27/_mapping',
     ]);
     await s.sink.deliver([doc(5), doc(6, 'audit-api-2026-11-28')]);
     expect(s.transport.map((t) => `${t.method} ${t.path}`)).toEqual([
       `GET ${templatePath}`,
       'PUT /audit-api-2026-11-27',
+      'PUT /audit-api-2026-11-27/_mapping',
       `GET ${templatePath}`,
       'PUT /audit-api-2026-11-28',
     ]);

@@ -24,6 +24,7 @@ const NAMES = [
   'audit_spool_bytes',
   'audit_events_dropped_total',
   'audit_bulk_requests_total',
+  'audit_events_unchained_total',
   'audit_bulk_retries_total',
   'audit_opensearch_write_latency_seconds',
   'audit_ring_bytes',
@@ -44,6 +45,7 @@ function scripted() {
   totals[Stat.BULK_FAILED] = 2;
   totals[Stat.BULK_ABANDONED] = 3;
   totals[Stat.RETRIES] = 5;
+  totals[Stat.CHAIN_OVERFLOW] = 11;
   totals[Stat.WRITE_LATENCY_COUNT] = 6;
   totals[Stat.WRITE_LATENCY_SUM_MICROS] = 1_250_000;
   totals[Stat.WRITE_LATENCY_BUCKETS + 0] = 1; // ≤ 0.005
@@ -135,6 +137,7 @@ describe('registerMetrics', () => {
       'audit_bulk_requests_total{outcome="failure"}': 2,
       'audit_bulk_requests_total{outcome="abandoned"}': 3,
       audit_bulk_retries_total: 5,
+      audit_events_unchained_total: 11,
       'audit_ring_bytes{state="used"}': 1024,
       'audit_ring_bytes{state="capacity"}': 65536,
       audit_workers_alive: 2,

@@ -1,0 +1,95 @@
+// The worker side of the hash chains: one chain per organization per shard of this process, its
+// positions handed out in the order frames are read. The heads move in memory as documents are
+// built and reach the shared head table (heads.ts) with each commit, stamped with the commit's
+// number; a worker that replaces a terminated one starts from the heads of the last finished
+// commit and, reading the same frames again, hands out the same positions.
+import { GENESIS } from './hash.js';
+import { type Head, type HeadTable, orgKey } from './heads.js';
+
+interface Chain {
+  /** The table slot, or -1 when the table is full (the chain then lives only in memory). */
+  slot: number;
+  seq: number;
+  hash: string;
+  dirty: boolean;
+}
+
+export interface Position {
+  seq: number;
+  prev: string;
+}
+
+export class ChainSequencer {
+  readonly #table: HeadTable;
+  readonly #chains = new Map<string, Chain>();
+  #committed: number;
+  /** Slots of chains moved since the last commit. */
+  readonly #dirty: Chain[] = [];
+
+  /**
+   * `chainId` names this writer (the process instance and the shard); `committed` is the shard's
+   * last finished commit (Stat.CHAIN_COMMIT).
+   */
+  constructor(
+    table: HeadTable,
+    readonly chainId: string,
+    committed: number,
+  ) {
+    this.#table = table;
+    this.#committed = committed;
+  }
+
+  /**
+   * The next position of `org`'s chain, or undefined when the head table has no room for another
+   * organization (the event is stored unchained and counted as chain overflow).
+   */
+  next(org: string): Position | undefined {
+    let chain = this.#chains.get(org);
+    if (!chain) {
+      const slot = this.#table.slotOf(orgKey(org));
+      if (slot < 0) return undefined;
+      const head: Head = this.#table.read(slot, this.#committed) ?? { seq: 0, hash: GENESIS };
+      chain = { slot, seq: head.seq, hash: head.hash, dirty: false };
+      this.#chains.set(org, chain);
+    }
+    return { seq: chain.seq + 1, prev: chain.hash };
+  }
+
+  /** Moves `org`'s head to the entry just built at the position next() gave. */
+  advance(org: string, seq: number, hash: string): void {
+    const chain = this.#chains.get(org) as Chain;
+    chain.seq = seq;
+    chain.hash = hash;
+    if (!chain.dirty) {
+      chain.dirty = true;
+      this.#dirty.push(chain);
+    }
+  }
+
+  /**
+   * Writes the heads moved since the last commit into the table, stamped with the next commit
+   * number, and returns that number (to journal as Stat.CHAIN_COMMIT), or undefined when nothing
+   * moved. Call committed() once the commit is done.
+   */
+  stage(): number | undefined {
+    if (this.#dirty.length === 0) return undefined;
+    const commit = this.#committed + 1;
+    for (const chain of this.#dirty) {
+      this.#table.write(chain.slot, { seq: chain.seq, hash: chain.hash }, commit, this.#committed);
+      chain.dirty = false;
+    }
+    this.#dirty.length = 0;
+    return commit;
+  }
+
+  committed(commit: number): void {
+    this.#committed = commit;
+  }
+
+  /** Where every chain of this writer stands now (for checkpoints). */
+  heads(): Map<string, Head> {
+    const out = new Map<string, Head>();
+    for (const [org, c] of this.#chains) if (c.seq > 0) out.set(org, { seq: c.seq, hash: c.hash });
+    return out;
+  }
+}
