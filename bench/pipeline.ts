@@ -3,19 +3,23 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { type Audit, createAudit } from '@pdaas/audit';
+import { Client } from '@opensearch-project/opensearch';
+import { type Audit, createAudit, createReader } from '@pdaas/audit';
 import { Registry } from 'prom-client';
 import { DevNode } from '../scripts/opensearch/dev-node.js';
 import { EventEncoder } from '../src/capture/encoder.js';
+import { HeadTable } from '../src/chain/heads.js';
+import { ChainSequencer } from '../src/chain/sequencer.js';
 import type { CapturedEvent } from '../src/event.js';
 import { decodeEvent } from '../src/event.js';
+import { createChainHeadsBuffer } from '../src/layout.js';
 import { GZIP_LEVEL, gzipBody, ndjson } from '../src/opensearch/bulk.js';
 import { Sanitizer } from '../src/redact/sanitizer.js';
 import { encodeRecords } from '../src/spool/records.js';
 import { Spool } from '../src/spool/spool.js';
 import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from '../src/worker/document.js';
 import { internals } from '../test/support/internals.js';
-import { eventAt, getEvent, postBody, postEvent } from './fixtures.js';
+import { eventAt, getEvent, ORGS, postBody, postEvent } from './fixtures.js';
 import { statCpuUs } from './load/proc.js';
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -108,7 +112,17 @@ async function stages() {
     const document = perEvent(frames.length, () => {
       for (const e of decoded) toDocument(e, ctx, namer);
     });
-    perKind[kind] = { decode, to_document: document };
+    // The same with each organization's hash chain (src/chain/): position, SHA-256, head moved.
+    const chain = new ChainSequencer(new HeadTable(createChainHeadsBuffer(1), 0), 'bench-0', 0);
+    const chained = perEvent(frames.length, () => {
+      for (const e of decoded) toDocument(e, ctx, namer, chain);
+    });
+    perKind[kind] = {
+      decode,
+      to_document: document,
+      to_document_chained: chained,
+      chain: chained - document,
+    };
   }
 
   // Batch stages run on batches of the 1:1 mix, as the worker builds them.
@@ -151,10 +165,10 @@ async function stages() {
   await spool.close();
   rmSync(dir, { recursive: true, force: true });
 
-  for (const stage of ['decode', 'to_document']) {
+  for (const stage of ['decode', 'to_document', 'to_document_chained', 'chain']) {
     mix[stage] = ((perKind.get?.[stage] ?? 0) + (perKind.post?.[stage] ?? 0)) / 2;
   }
-  const perDoc = (mix.decode ?? 0) + (mix.to_document ?? 0);
+  const perDoc = (mix.decode ?? 0) + (mix.to_document_chained ?? 0);
   const rounded = (o: Record<string, number>) =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round3(v)]));
   return {
@@ -301,11 +315,43 @@ async function withOpenSearch<T>(run: (url: URL, pid: number | undefined) => Pro
   }
 }
 
+/**
+ * `verify` over what the run stored: every organization's chains read back (pages of 5,000 with
+ * search_after), every hash recomputed; events per second of wall time, all organizations in turn.
+ */
+async function verifyThroughput(url: URL, prefix: string) {
+  const client = new Client({ node: url.origin });
+  try {
+    await client.indices.refresh({ index: `${prefix}-*` });
+    let events = 0;
+    let problems = 0;
+    let organizations = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < ORGS; i++) {
+      const organizationId = `org-${String(i).padStart(3, '0')}`;
+      const report = await createReader({ organizationId, indexPrefix: prefix, client }).verify();
+      events += report.events;
+      problems += report.problems.length;
+      if (report.events > 0) organizations++;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      organizations,
+      events,
+      problems,
+      seconds: round3(seconds),
+      events_per_second: Math.round(events / seconds),
+    };
+  } finally {
+    await client.close();
+  }
+}
+
 async function openSearchSink() {
   return withOpenSearch(async (url, pid) => {
     const prefix = `bench-pipeline-${Date.now()}`;
     try {
-      return await endToEnd(
+      const run = await endToEnd(
         OPENSEARCH_EVENTS,
         WARMUP.opensearch,
         {
@@ -316,6 +362,7 @@ async function openSearchSink() {
         },
         pid,
       );
+      return { ...run, verify: await verifyThroughput(url, prefix) };
     } finally {
       await fetch(`${url.origin}/${prefix}-*`, { method: 'DELETE' }).catch(() => undefined);
       await fetch(`${url.origin}/_index_template/${prefix}*`, { method: 'DELETE' }).catch(() => undefined);

@@ -69,7 +69,7 @@ interface Pipeline {
   machine: { cpus: number; model: string; node: string };
   parameters: { mix: string; batch_size: number; gzip_level: number; opensearch: string };
   stages: {
-    us_per_event: { mix: Record<string, number> };
+    us_per_event: { mix: Record<string, number>; get: Record<string, number>; post: Record<string, number> };
     sum_us_per_event: { spool: number; opensearch: number };
     bytes_per_event: Record<string, number>;
   };
@@ -79,6 +79,7 @@ interface Pipeline {
       events: number;
       events_per_second: number;
       cpu_us_per_event: { drain_thread: number; non_main_threads: number; opensearch_jvm?: number };
+      verify?: { organizations: number; events: number; problems: number; events_per_second: number };
     }
   >;
 }
@@ -104,6 +105,18 @@ if (existsSync(pipelineFile)) {
     }),
     '',
   );
+  // Tamper evidence (#16): what the chain adds per event in the worker, and verify's reading rate.
+  const chainPost = p.stages.us_per_event.post.chain;
+  const v = p.end_to_end.opensearch.verify;
+  if (chainPost !== undefined)
+    lines.push(
+      `- Hash chain, worker CPU per event (position, RFC 8785 JSON, SHA-256; none on the main thread): GET ${f(p.stages.us_per_event.get.chain ?? Number.NaN)} µs, 1 KB POST ${f(chainPost)} µs (target ≤ 2 µs per 1 KB event: ${chainPost <= 2 ? 'met' : 'missed'}).`,
+    );
+  if (v)
+    lines.push(
+      `- \`verify\` against the same node: ${v.events} events of ${v.organizations} organizations at ${f(v.events_per_second, 0)} events/s, ${v.problems} problems (target ≥ 50,000 events/s: ${v.events_per_second >= 50_000 ? 'met' : 'missed'}).`,
+    );
+  if (chainPost !== undefined || v) lines.push('');
 }
 
 // The load run (`npm run load`); the short CI version writes load-short.json, not shown here.

@@ -179,7 +179,7 @@ export function createStatsBuffer(shards: number): SharedArrayBuffer {
  */
 export const ChainHeads = {
   /** Bytes per slot. */
-  SLOT_BYTES: 128,
+  SLOT_BYTES: 160,
   /** Byte offsets in a slot. */
   KEY: 0,
   KEY_BYTES: 16,
@@ -189,9 +189,16 @@ export const ChainHeads = {
   VERSION_SEQ: 8,
   VERSION_HEAD: 16,
   HEAD_BYTES: 32,
+  /**
+   * The chain's last stored checkpoint: its hash (32 bytes), then a BigInt64 that is 1 once set.
+   * Written after the checkpoint is stored (not tied to ring commits), so a successor links its
+   * next checkpoint to it.
+   */
+  CHECKPOINT: 112,
+  CHECKPOINT_SET: 144,
 } as const;
 
-/** Organizations one shard keeps a chain for at a time (1 MiB per shard). */
+/** Organizations one shard keeps a chain for at a time (1.25 MiB per shard). */
 export const CHAIN_HEAD_SLOTS = 8192;
 
 export function createChainHeadsBuffer(shards: number): SharedArrayBuffer {

@@ -69,6 +69,23 @@ export class HeadTable {
     Atomics.store(this.#cells, (at + ChainHeads.VERSION_COMMIT) / 8, BigInt(commit));
   }
 
+  /** The hash of the chain's last stored checkpoint, or undefined before its first. */
+  readCheckpoint(slot: number): string | undefined {
+    const at = slot * ChainHeads.SLOT_BYTES;
+    if (Atomics.load(this.#cells, (at + ChainHeads.CHECKPOINT_SET) / 8) !== 1n) return undefined;
+    const bytes = this.#bytes.subarray(
+      at + ChainHeads.CHECKPOINT,
+      at + ChainHeads.CHECKPOINT + ChainHeads.HEAD_BYTES,
+    );
+    return Buffer.from(bytes).toString('hex');
+  }
+
+  writeCheckpoint(slot: number, checkpointHash: string): void {
+    const at = slot * ChainHeads.SLOT_BYTES;
+    this.#bytes.set(Buffer.from(checkpointHash, 'hex'), at + ChainHeads.CHECKPOINT);
+    Atomics.store(this.#cells, (at + ChainHeads.CHECKPOINT_SET) / 8, 1n);
+  }
+
   /** 0 or 1: the version with the highest stamp not above `committed` (and above 0), or -1. */
   #valid(slot: number, committed: number): number {
     let best = -1;

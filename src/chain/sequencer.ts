@@ -7,7 +7,7 @@ import { GENESIS } from './hash.js';
 import { type Head, type HeadTable, orgKey } from './heads.js';
 
 interface Chain {
-  /** The table slot, or -1 when the table is full (the chain then lives only in memory). */
+  /** The table slot. */
   slot: number;
   seq: number;
   hash: string;
@@ -86,10 +86,26 @@ export class ChainSequencer {
     this.#committed = commit;
   }
 
-  /** Where every chain of this writer stands now (for checkpoints). */
-  heads(): Map<string, Head> {
-    const out = new Map<string, Head>();
-    for (const [org, c] of this.#chains) if (c.seq > 0) out.set(org, { seq: c.seq, hash: c.hash });
+  /**
+   * Where every chain of this writer stands now, for checkpoints: call it between commits (no
+   * document built since the last one), when these are the committed heads.
+   */
+  heads(): Array<{ organization: string; seq: number; hash: string }> {
+    const out: Array<{ organization: string; seq: number; hash: string }> = [];
+    for (const [organization, c] of this.#chains)
+      if (c.seq > 0) out.push({ organization, seq: c.seq, hash: c.hash });
     return out;
+  }
+
+  /** The hash of the last stored checkpoint of `org`'s chain (this worker's or a predecessor's). */
+  lastCheckpoint(org: string): string | undefined {
+    const chain = this.#chains.get(org);
+    return chain ? this.#table.readCheckpoint(chain.slot) : undefined;
+  }
+
+  /** Records that `org`'s checkpoint `checkpointHash` is stored. */
+  checkpointed(org: string, checkpointHash: string): void {
+    const chain = this.#chains.get(org);
+    if (chain) this.#table.writeCheckpoint(chain.slot, checkpointHash);
   }
 }

@@ -8,6 +8,7 @@ import { deadLetters } from './commands/dead-letters.js';
 import { count, search, tail } from './commands/events.js';
 import { health } from './commands/health.js';
 import { indices } from './commands/indices.js';
+import { keys } from './commands/keys.js';
 import { policy, role, template } from './commands/payloads.js';
 import { setup } from './commands/setup.js';
 import { snapshot } from './commands/snapshot.js';
@@ -23,6 +24,7 @@ export const commands: Record<string, Command> = {
   search,
   tail,
   verify,
+  keys,
   indices,
   spool,
   'dead-letters': deadLetters,

@@ -121,6 +121,12 @@ export interface AuditOptions {
   breakerCooldownSeconds?: number;
   /** AUDIT_HANDLE_SIGNALS: close() on SIGTERM/SIGINT before the process exits (false). */
   handleSignals?: boolean;
+  /** AUDIT_CHECKPOINT_INTERVAL_SECONDS: how often each hash chain gets a checkpoint (60). */
+  checkpointIntervalSeconds?: number;
+  /** AUDIT_SIGNING_KEY_FILE: the Ed25519 private key (PEM) that signs checkpoints; unset: unsigned. */
+  signingKeyFile?: string;
+  /** AUDIT_CHECKPOINT_DIR: a directory where checkpoints are also appended to files; unset: none. */
+  checkpointDir?: string;
   /**
    * Keys whose values are redacted, on top of the built-in list (password, token, api_key, cookie,
    * card_number, ...). Matched case-insensitively and ignoring `-`/`_`; a name of five characters
@@ -191,6 +197,9 @@ export interface AuditConfig {
   readonly breakerFailures: number;
   readonly breakerCooldownSeconds: number;
   readonly handleSignals: boolean;
+  readonly checkpointIntervalSeconds: number;
+  readonly signingKeyFile: string | undefined;
+  readonly checkpointDir: string | undefined;
   readonly redactKeys: readonly string[];
   /** Pattern sources (`/source/flags`), compiled by the workers' Sanitizer: a RegExp does not cross threads. */
   readonly redactPatterns: readonly string[];

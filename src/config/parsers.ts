@@ -1,8 +1,9 @@
 // Value parsers: each turns an environment string or a code value into a value, or INVALID, and
 // says what it expects (the message of a wrong value and the configuration docs use it).
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { signingKeyFromPem } from '../chain/checkpoint.js';
 import { compileSecretPattern } from '../redact/rules.js';
 import type { IndexRotation } from './options.js';
 
@@ -224,6 +225,32 @@ export const readableFile = string('the path of a readable file', (s) => {
     return INVALID;
   }
 });
+
+/** A readable file holding an Ed25519 private key (PEM, PKCS#8), as `pdaas-audit keys generate` writes. */
+export const signingKeyFile: Parser<string> = {
+  ...string('the path of a readable Ed25519 private key file (PEM)', (s) => {
+    if (s.length === 0) return INVALID;
+    try {
+      signingKeyFromPem(readFileSync(s, 'utf8'));
+      return resolve(process.cwd(), s);
+    } catch {
+      return INVALID;
+    }
+  }),
+  why: (v) => {
+    if (typeof v !== 'string' || v.length === 0) return undefined;
+    try {
+      signingKeyFromPem(readFileSync(v, 'utf8'));
+      return undefined;
+    } catch (err) {
+      // Only what is wrong, never the file's content.
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR'
+        ? `must be a readable Ed25519 private key file: cannot read it (${code}); got ${JSON.stringify(v)}`
+        : `must be an Ed25519 private key in PEM (pdaas-audit keys generate makes one); got ${JSON.stringify(v)}`;
+    }
+  },
+};
 
 export const directory = string('a non-empty path', (s) =>
   s.length > 0 ? resolve(process.cwd(), s) : INVALID,

@@ -2,6 +2,7 @@
 // (settings.ts): every wrong value and unknown option is reported in one error, and the result is
 // frozen. Code options win over the environment.
 import { inspect } from 'node:util';
+import { CHECKPOINT_SERVICE } from '../chain/checkpoint.js';
 import { AuditError } from '../errors.js';
 import { type Given, resolveAddress } from './address.js';
 import type { AuditConfig, AuditOptions } from './options.js';
@@ -110,6 +111,10 @@ export function resolveConfig(options: AuditOptions = {}, env: NodeJS.ProcessEnv
       `${source['opensearch.password']} is set but neither AUDIT_OPENSEARCH_USERNAME nor opensearch.username is`,
     );
   }
+  if (values.serviceName === CHECKPOINT_SERVICE)
+    problems.push(
+      `${source.serviceName} must not be "${CHECKPOINT_SERVICE}": <prefix>-${CHECKPOINT_SERVICE}-* holds the hash chains' checkpoints`,
+    );
   const address = resolveAddress(values, given);
   if ('problem' in address) problems.push(address.problem);
   if (problems.length > 0) {

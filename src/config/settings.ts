@@ -16,6 +16,7 @@ import {
   patternList,
   readableFile,
   rotation,
+  signingKeyFile,
   text,
   urlList,
 } from './parsers.js';
@@ -93,6 +94,9 @@ export const specs: readonly Spec[] = [
   spec('breakerFailures',           'AUDIT_BREAKER_FAILURES',         integer(1, 1000),         5,             'consecutive failed bulk requests that open the circuit breaker'),
   spec('breakerCooldownSeconds',    'AUDIT_BREAKER_COOLDOWN_SECONDS', decimal(0, 3600, true),   30,            'how long the breaker stays open before one probe request, seconds'),
   spec('handleSignals',             'AUDIT_HANDLE_SIGNALS',           boolean,                  false,         'on SIGTERM/SIGINT, close() (drain to OpenSearch or the spool) before the process exits'),
+  spec('checkpointIntervalSeconds', 'AUDIT_CHECKPOINT_INTERVAL_SECONDS', decimal(0, 86400, true), 60,     'how often each hash chain gets a checkpoint (its head, signed with AUDIT_SIGNING_KEY_FILE), seconds; also at close'),
+  spec('signingKeyFile',            'AUDIT_SIGNING_KEY_FILE',         signingKeyFile,           undefined,     'Ed25519 private key (PEM) that signs the checkpoints; unset: checkpoints are unsigned, and verify says so'),
+  spec('checkpointDir',             'AUDIT_CHECKPOINT_DIR',           directory,                undefined,     'also append every checkpoint to files here (keep them outside the cluster\'s trust domain); unset: only the checkpoint index'),
   spec('redactKeys',                'AUDIT_REDACT_KEYS',              keyList,                  [],            'keys redacted on top of the built-in list'),
   spec('redactPatterns',            undefined,                        patternList,              [],            'extra secret patterns redacted in every string'),
 ];

@@ -313,6 +313,26 @@ export async function ensureIndex(client: Client, index: string): Promise<'creat
   throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} answered ${describe(answer)}`);
 }
 
+/**
+ * Creates the checkpoint index (src/chain/checkpoint.ts) unless it exists: one shard (checkpoints
+ * are few and small), the audit mapping (its organization_id and chain fields are the checkpoint's).
+ */
+export async function ensureCheckpointIndex(
+  client: Client,
+  index: string,
+  replicas: number,
+): Promise<'created' | 'present'> {
+  const path = `/${encodeURIComponent(index)}`;
+  const answer = await send(client, 'PUT', path, {
+    settings: { number_of_shards: 1, number_of_replicas: replicas },
+    mappings: eventMappings,
+  });
+  if (ok(answer)) return 'created';
+  if (answer.statusCode === 400 && /resource_already_exists_exception/.test(JSON.stringify(answer.body)))
+    return 'present';
+  throw new AuditError('AUDIT_ERR_OPENSEARCH', `PUT ${path} answered ${describe(answer)}`);
+}
+
 /** Reports a template mismatch; by default as a process warning (a worker thread's goes to stderr). */
 export type TemplateWarn = (
   message: string,

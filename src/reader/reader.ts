@@ -2,7 +2,10 @@
 // organization_id and routes to that organization's shard; callers pass typed filter values, never
 // query DSL, so nothing they pass can widen the query. Paging is `search_after` on
 // (occurred_at, event_id), both fields of the event itself.
+
+import type { KeyObject } from 'node:crypto';
 import type { Client } from '@opensearch-project/opensearch';
+import { type Checkpoint, checkpointPattern, eventIndices, publicKeyFromPem } from '../chain/checkpoint.js';
 import { type VerifyReport, verifyEntries } from '../chain/verify.js';
 import type { AuditOptions } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -188,11 +191,20 @@ export class AuditReader {
   #checkedAt = Number.NEGATIVE_INFINITY;
 
   /** Use createReader(). `ownsClient`: close() closes the client (false for one the caller passed). */
-  constructor(client: Client, index: string, organizationId: string, ownsClient = true) {
+  readonly #checkpointIndex: string | undefined;
+
+  constructor(
+    client: Client,
+    index: string,
+    organizationId: string,
+    ownsClient = true,
+    checkpointIndexName?: string,
+  ) {
     this.#client = client;
     this.#index = index;
     this.organizationId = organizationId;
     this.#ownsClient = ownsClient;
+    this.#checkpointIndex = checkpointIndexName;
   }
 
   /** Where every request goes: the organization's shard, and no error for days without an index. */
@@ -385,9 +397,72 @@ export class AuditReader {
    */
   async verify(
     filter: Pick<EventFilter, 'from' | 'to'> = {},
-    opts: { onProgress?: (events: number) => void } = {},
+    opts: {
+      /** Ed25519 public keys (PEM) the checkpoints may be signed with. */
+      publicKeys?: readonly string[];
+      /** Checkpoints from elsewhere (AUDIT_CHECKPOINT_DIR files) instead of the checkpoint index. */
+      checkpoints?: readonly Checkpoint[];
+      onProgress?: (events: number) => void;
+    } = {},
   ): Promise<VerifyReport> {
-    return verifyEntries(this.organizationId, this.chainEntries(filter), opts.onProgress);
+    const keys = new Map<string, KeyObject>();
+    for (const pem of opts.publicKeys ?? []) {
+      const { key, keyId } = publicKeyFromPem(pem);
+      keys.set(keyId, key);
+    }
+    const checkpoints =
+      opts.checkpoints?.filter((c) => c.organization_id === this.organizationId) ??
+      (await this.checkpoints(filter));
+    const since = filter.from === undefined ? undefined : Date.parse(time('from', filter.from));
+    return verifyEntries(this.organizationId, this.chainEntries(filter), {
+      checkpoints,
+      keys,
+      ...(since !== undefined && { since }),
+      ...(opts.onProgress && { onProgress: opts.onProgress }),
+    });
+  }
+
+  /**
+   * The organization's checkpoints (src/chain/checkpoint.ts) made from `filter.from` on (all before
+   * `to` and the ones after it, since a later checkpoint protects earlier entries).
+   */
+  async checkpoints(filter: Pick<EventFilter, 'from'> = {}): Promise<Checkpoint[]> {
+    if (this.#checkpointIndex === undefined) return [];
+    const out: Checkpoint[] = [];
+    let after: unknown[] | undefined;
+    const query = {
+      bool: {
+        filter: [
+          { term: { organization_id: this.organizationId } },
+          ...(filter.from !== undefined
+            ? [{ range: { occurred_at: { gte: time('from', filter.from) } } }]
+            : []),
+        ],
+      },
+    };
+    for (;;) {
+      const res = await this.#client.search({
+        index: this.#checkpointIndex,
+        routing: this.organizationId,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        body: {
+          size: CHAIN_PAGE,
+          query,
+          sort: [
+            { chain_id: 'asc' },
+            { chain_seq: 'asc' },
+            { occurred_at: 'asc' },
+            { event_id: { order: 'asc', unmapped_type: 'keyword' } },
+          ],
+          ...(after !== undefined && { search_after: after }),
+        },
+      } as never);
+      const hits = (res.body as { hits: { hits: { _source: Checkpoint; sort: unknown[] }[] } }).hits.hits;
+      for (const h of hits) out.push(h._source);
+      if (hits.length < CHAIN_PAGE) return out;
+      after = hits.at(-1)?.sort;
+    }
   }
 
   /** Closes the client this reader made; a client passed in `ReaderOptions.client` stays open. */
@@ -419,11 +494,14 @@ export function createReader(options: ReaderOptions): AuditReader {
     invalid(
       'a reader needs OpenSearch: set AUDIT_OPENSEARCH_URL (or AUDIT_OPENSEARCH_HOST), or opensearch.url',
     );
-  const index = allServices ? `${config.indexPrefix}-*` : `${config.indexPrefix}-${config.serviceName}-*`;
+  const index = allServices
+    ? eventIndices(`${config.indexPrefix}-*`, config.indexPrefix)
+    : `${config.indexPrefix}-${config.serviceName}-*`;
   return new AuditReader(
     client ?? createClient(config.opensearch),
     index,
     organizationId,
     client === undefined,
+    checkpointPattern(config.indexPrefix),
   );
 }

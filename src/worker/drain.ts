@@ -3,7 +3,11 @@
 // when it fails (or none is configured), to the durable spool, and only then release the ring
 // space. Between batches it replays the spool while the breaker is closed. It returns when the
 // main thread closes the ring and everything read is delivered or spooled.
+
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signingKeyFromPem } from '../chain/checkpoint.js';
+import { Checkpointer } from '../chain/checkpointer.js';
 import { HeadTable } from '../chain/heads.js';
 import { ChainSequencer } from '../chain/sequencer.js';
 import { Breaker } from '../delivery/breaker.js';
@@ -84,6 +88,19 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   const sink = cfg.opensearch.url
     ? new BulkSink(createClient(cfg.opensearch), cfg, stats, log, breaker)
     : undefined;
+  // The key file was checked when the options were resolved; read here, it never crosses threads.
+  const checkpointer = new Checkpointer({
+    sequencer: chain,
+    intervalMs: cfg.checkpointIntervalSeconds * 1000,
+    indexPrefix: cfg.indexPrefix,
+    replicas: cfg.indexReplicas,
+    requestTimeoutMs: cfg.opensearch.timeoutSeconds * 1000,
+    client: sink?.client,
+    allow: () => breaker.ready(),
+    dir: cfg.checkpointDir,
+    signingKey: loadSigningKey(cfg.signingKeyFile, log),
+    log,
+  });
   const spool = new Spool({
     root: cfg.spoolDir,
     shard,
@@ -318,6 +335,8 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (closing || (batch.length > 0 && Date.now() - firstAt >= intervalMs)) await flush();
     else if (batch.length === 0 && consumer.holdsUnreleased()) await flush();
     if (closing && !consumer.hasData()) break;
+    // Between commits (nothing read and not committed), the chain heads are the committed ones.
+    if (batch.length === 0 && !consumer.holdsUnreleased() && checkpointer.due()) await checkpointer.run();
     if (batch.length === 0 && (await replay())) continue;
     if (Date.now() - lastFrameAt < ACTIVE_MS) {
       await sleep(COALESCE_MS);
@@ -327,7 +346,29 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     await consumer.waitForData(wait);
     if (!consumer.closing()) await sleep(COALESCE_MS);
   }
+  // The last checkpoint of every chain, at close.
+  await checkpointer.run();
   await spool.close();
   log('info', 'Audit worker finished');
   return { shard };
+}
+
+/**
+ * The checkpoint signing key. Checked when the options were resolved; a file gone or changed since
+ * must not stop the drain (it would be restarted and fail again): checkpoints are then unsigned.
+ */
+function loadSigningKey(
+  file: string | undefined,
+  log: Log,
+): ReturnType<typeof signingKeyFromPem> | undefined {
+  if (!file) return undefined;
+  try {
+    return signingKeyFromPem(readFileSync(file, 'utf8'));
+  } catch (err) {
+    log('error', 'Signing key unreadable: checkpoints are written unsigned', {
+      file,
+      error: (err as Error).message,
+    });
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../support/faults.js';
 import { collectLogs, type LogLines } from '../support/logs.js';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
+import { eventsOf, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 import { closedPort, useCertsAndServers } from '../support/test-certs.js';
 
 const node = new URL(testUrl());
@@ -103,7 +103,7 @@ async function failedBulks(registry: Registry): Promise<number> {
 async function stored(prefix: string): Promise<number> {
   const client = testClient();
   await client.indices.refresh({ index: `${prefix}-*`, allow_no_indices: true });
-  const res = await client.count({ index: `${prefix}-*`, allow_no_indices: true } as never);
+  const res = await client.count({ index: eventsOf(prefix), allow_no_indices: true } as never);
   await client.close();
   return (res.body as unknown as { count: number }).count;
 }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { drive, startApp } from '../../examples/traffic.js';
 import { pdaas } from '../support/cli.js';
 import { collectLogs } from '../support/logs.js';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
+import { eventsOf, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 // An address the guide's variables could hold that leads nowhere: if it were used, nothing would work.
 const NOWHERE = { AUDIT_OPENSEARCH_HOST: 'nowhere.invalid', AUDIT_OPENSEARCH_PORT: '1' };
@@ -59,14 +59,14 @@ describe('AUDIT_OPENSEARCH_URL and --url', () => {
 
     const client = testClient();
     await client.indices.refresh({ index: `${prefix}-*` });
-    const stored = (await client.count({ index: `${prefix}-*` })).body.count;
+    const stored = (await client.count({ index: eventsOf(prefix) })).body.count;
     expect(stored).toBe(final.indexed);
 
     // The CLI, with the guide's variables pointing nowhere: --url replaces them.
     const org = 'org-001';
     const expected = (
       await client.count({
-        index: `${prefix}-*`,
+        index: eventsOf(prefix),
         body: { query: { term: { organization_id: org } } } as never,
       })
     ).body.count;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../examples/traffic.js';
 import { eventMappings } from '../../src/opensearch/template.js';
 import { faultAudit, finish, settled } from '../support/faults.js';
-import { testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
+import { eventsOf, testClient, testUrl, uniquePrefix } from '../support/opensearch.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -364,7 +364,7 @@ describe('secrets never reach OpenSearch, the spool, the dead-letter file or the
 
   it('the indices hold every request, its non-secret parts, and no secret', async () => {
     const res = await client.search({
-      index: `${base}-*`,
+      index: eventsOf(base),
       body: { size: 1000, track_total_hits: true, query: { match_all: {} } },
     });
     const hits = res.body.hits.hits as Array<{ _index: string; _source: Record<string, unknown> }>;

@@ -47,11 +47,12 @@ describe('pdaas-audit snapshot', () => {
 
     const listed = JSON.parse((await pdaas(['snapshot', 'list', '--json'], env)).stdout);
     const cat = await client.cat.indices({ index: `${prefix}-*`, format: 'json' });
-    const names = (cat.body as Array<{ index?: string }>).map((i) => i.index);
-    expect(names).toHaveLength(1);
-    const index = names[0] as string;
+    const names = (cat.body as Array<{ index?: string }>).map((i) => i.index as string).sort();
+    // The day's events, and the month's checkpoints of their hash chains.
+    expect(names).toHaveLength(2);
+    const index = names.find((n) => !n.includes('-checkpoints-')) as string;
     expect(listed.snapshots).toEqual([
-      expect.objectContaining({ name: `${prefix}-one`, state: 'SUCCESS', indices: [index], shardsFailed: 0 }),
+      expect.objectContaining({ name: `${prefix}-one`, state: 'SUCCESS', indices: names, shardsFailed: 0 }),
     ]);
 
     // An incident: the index is deleted.

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
 import { DevNode } from '../../scripts/opensearch/dev-node.js';
 import { expectExactAccounting, faultAudit, settled, tempDir, waitFor } from '../support/faults.js';
-import { uniquePrefix } from '../support/opensearch.js';
+import { eventsOf, uniquePrefix } from '../support/opensearch.js';
 
 // Without ISM: the secure node keeps the path of a cluster that has no lifecycle plugin covered
 // (setup and health say AUDIT_ERR_ISM_UNAVAILABLE), which the shared test node, with ISM, no longer is.
@@ -52,7 +52,7 @@ async function drive(audit: Audit, n: number, label: string): Promise<void> {
 
 /** The secure node holds exactly `expected` events of this prefix, each event_id once. */
 async function expectStoredOnce(prefix: string, expected: number): Promise<void> {
-  const index = `${prefix}-*`;
+  const index = eventsOf(prefix);
   await admin.indices.refresh({ index, allow_no_indices: true });
   const res = await admin.search({
     index,
@@ -186,7 +186,7 @@ describe('TLS to a secure OpenSearch', () => {
       expect(final).toMatchObject({ captured: n, indexed: n, deadLettered: 0, spooled: 0 });
       expect(logs.lines.filter((l) => l.startsWith('warn') || l.startsWith('error'))).toEqual([]);
       await expectStoredOnce(prefix, n);
-      const indices = Object.keys((await admin.indices.get({ index: `${prefix}-*` })).body);
+      const indices = Object.keys((await admin.indices.get({ index: eventsOf(prefix) })).body);
       expect(indices).toHaveLength(1);
       // The template the admin installed shaped the index the writer created.
       const settings = await admin.indices.getSettings({ index: indices[0] as string });

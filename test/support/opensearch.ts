@@ -14,6 +14,11 @@ export function testClient(): Client {
   return new Client({ node: testUrl() });
 }
 
+/** The event indices of a prefix: `<prefix>-*` without the hash chains' checkpoint indices. */
+export function eventsOf(prefix: string): string {
+  return `${prefix}-*,-${prefix}-checkpoints-*`;
+}
+
 export function uniquePrefix(label: string): string {
   return `t${randomBytes(4).toString('hex')}-${label}`;
 }

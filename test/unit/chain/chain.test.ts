@@ -1,9 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkCheckpoint, keyId, makeCheckpoint } from '../../../src/chain/checkpoint.js';
 import { GENESIS, recomputeHash } from '../../../src/chain/hash.js';
 import { HeadTable } from '../../../src/chain/heads.js';
 import { ChainSequencer } from '../../../src/chain/sequencer.js';
+import { verifyEntries } from '../../../src/chain/verify.js';
 import { BodyKind } from '../../../src/event.js';
 import { createChainHeadsBuffer } from '../../../src/layout.js';
 import { Sanitizer } from '../../../src/redact/sanitizer.js';
@@ -119,5 +122,78 @@ describe('hash chain', () => {
     expect(table.read(slot, 3)).toEqual({ seq: 11, hash: 'd'.repeat(64) });
     expect(table.slotOf(Buffer.alloc(16, 7))).toBe(slot);
     expect(table.read(table.slotOf(Buffer.alloc(16, 8)), 3)).toBeUndefined();
+  });
+});
+
+describe('verifying', () => {
+  const entriesOf = (n: number, org = 'org-v') => {
+    const chain = sequencer();
+    return Array.from({ length: n }, (_, i) => {
+      const doc = toDocument(event({ seq: i, organizationId: org }), ctx, namer, chain);
+      return { id: doc.id, source: JSON.parse(doc.json as string) as Record<string, unknown> };
+    });
+  };
+
+  it('a forged entry sorted before the genuine one at its position is the one named inserted', async () => {
+    const entries = entriesOf(10);
+    const genuine = entries[4] as { id: string; source: Record<string, unknown> };
+    const forgedSource = { ...genuine.source, event_id: '00000000-forged', actor_id: 'mallory' };
+    const forged = {
+      id: '00000000-forged',
+      source: { ...forgedSource, chain_hash: recomputeHash(forgedSource) },
+    };
+    const report = await verifyEntries('org-v', [...entries.slice(0, 4), forged, ...entries.slice(4)]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'inserted', seq: 5, eventId: '00000000-forged' }),
+    ]);
+    expect(report.valid).toBe(10);
+  });
+
+  it('checks checkpoints: signed, unsigned, another key, changed, and the head they name', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const key = { key: privateKey, keyId: keyId(publicKey) };
+    const entries = entriesOf(6);
+    const head = entries[5] as { source: Record<string, unknown> };
+    const at = new Date();
+    const cp1 = makeCheckpoint(
+      {
+        organization: 'org-v',
+        chainId: 'abcdef012345-0',
+        seq: 3,
+        hash: String(entries[2]?.source.chain_hash),
+      },
+      undefined,
+      at,
+      key,
+    );
+    const cp2 = makeCheckpoint(
+      { organization: 'org-v', chainId: 'abcdef012345-0', seq: 6, hash: String(head.source.chain_hash) },
+      cp1.checkpoint_hash,
+      at,
+      key,
+    );
+    const keys = new Map([[key.keyId, publicKey]]);
+    expect(checkCheckpoint(cp2, keys)).toBe('valid');
+    expect(checkCheckpoint(cp2, new Map([[key.keyId, generateKeyPairSync('ed25519').publicKey]]))).toBe(
+      'signature_invalid',
+    );
+    expect(checkCheckpoint(cp2, new Map())).toBe('unknown_key');
+    expect(checkCheckpoint({ ...cp2, chain_seq: 7 }, keys)).toBe('hash_mismatch');
+    expect(
+      checkCheckpoint(
+        makeCheckpoint({ organization: 'o', chainId: 'c', seq: 1, hash: GENESIS }, undefined, at, undefined),
+        keys,
+      ),
+    ).toBe('unsigned');
+
+    const clean = await verifyEntries('org-v', entries, { checkpoints: [cp1, cp2], keys });
+    expect(clean.problems).toEqual([]);
+    expect(clean.checkpoints).toEqual({ read: 2, verified: 2, unsigned: 0, unchecked: 0 });
+    // The newest entry deleted: the checkpoint still covers it.
+    const truncated = await verifyEntries('org-v', entries.slice(0, 5), { checkpoints: [cp1, cp2], keys });
+    expect(truncated.problems).toEqual([expect.objectContaining({ kind: 'missing', seq: 6, count: 1 })]);
+    // The first checkpoint deleted: the second links to it.
+    const unlinked = await verifyEntries('org-v', entries, { checkpoints: [cp2], keys });
+    expect(unlinked.problems).toEqual([expect.objectContaining({ kind: 'checkpoint_missing', seq: 6 })]);
   });
 });
