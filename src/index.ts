@@ -4,6 +4,7 @@
 
 export { Audit, type AuditStats, type CreateAuditOptions, createAudit } from './audit.js';
 export type { AuditOverride, Principal } from './capture/request-fields.js';
+export type { VerifyReport } from './chain/verify.js';
 export type { AuditConfig, AuditOptions, OpenSearchOptions } from './config/options.js';
 export { AuditError, type AuditErrorCode, isAuditError } from './errors.js';
 export { NO_ORGANIZATION } from './event.js';

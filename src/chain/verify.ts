@@ -48,6 +48,15 @@ export interface ChainSummary {
   entries: number;
 }
 
+/**
+ * What `reader.verify()` (and `pdaas-audit verify`) found for one organization: the entries read
+ * and valid, each chain, each problem with its kind and position, and the checkpoints checked.
+ * No problems: intact.
+ *
+ * @example
+ * const report = await createReader({ organizationId: 'org-42' }).verify({ from: '2026-11-01' });
+ * if (report.problems.length > 0) console.error(report.problems.map((p) => `${p.kind} ${p.chainId}#${p.seq}`));
+ */
 export interface VerifyReport {
   organization: string;
   /** Entries read. */
@@ -124,9 +133,14 @@ export async function verifyEntries(
       continue;
     }
     const hash = String(source[ChainField.HASH] ?? '');
+    let bad = false;
+    /** Reports a problem of this entry; it then counts as invalid. */
+    const flag = (kind: ProblemKind, detail: string) => {
+      bad = true;
+      problems.push({ kind, chainId, seq, ...(eventId !== undefined && { eventId }), detail });
+    };
     const at = Date.parse(String(source.occurred_at));
     if (at < oldest) oldest = at;
-    let bad = false;
     if (chain?.chainId !== chainId) {
       chain = {
         chainId,
@@ -146,14 +160,7 @@ export async function verifyEntries(
       if (!m.has(seq)) m.set(seq, hash);
     }
     if (seq <= chain.lastSeq) {
-      bad = true;
-      problems.push({
-        kind: 'inserted',
-        chainId,
-        seq,
-        ...(eventId !== undefined && { eventId }),
-        detail: `document ${id} claims position ${seq}, which another entry holds`,
-      });
+      flag('inserted', `document ${id} claims position ${seq}, which another entry holds`);
     } else if (seq > chain.lastSeq + 1 && chain.entries > 0) {
       problems.push({
         kind: 'missing',
@@ -172,35 +179,10 @@ export async function verifyEntries(
     } catch (err) {
       recomputed = `unhashable: ${(err as Error).message}`;
     }
-    if (recomputed !== hash) {
-      bad = true;
-      problems.push({
-        kind: 'modified',
-        chainId,
-        seq,
-        ...(eventId !== undefined && { eventId }),
-        detail: `document ${id}: its content does not hash to its chain_hash`,
-      });
-    } else if (eventId !== id) {
-      bad = true;
-      problems.push({
-        kind: 'modified',
-        chainId,
-        seq,
-        ...(eventId !== undefined && { eventId }),
-        detail: `document ${id} holds the content of event ${eventId}`,
-      });
-    }
-    if (!bad && seq === chain.lastSeq + 1 && chain.entries > 0 && source[ChainField.PREV] !== lastHash) {
-      bad = true;
-      problems.push({
-        kind: 'out_of_order',
-        chainId,
-        seq,
-        ...(eventId !== undefined && { eventId }),
-        detail: `document ${id}: its chain_prev is not the hash of position ${seq - 1}`,
-      });
-    }
+    if (recomputed !== hash) flag('modified', `document ${id}: its content does not hash to its chain_hash`);
+    else if (eventId !== id) flag('modified', `document ${id} holds the content of event ${eventId}`);
+    if (!bad && seq === chain.lastSeq + 1 && chain.entries > 0 && source[ChainField.PREV] !== lastHash)
+      flag('out_of_order', `document ${id}: its chain_prev is not the hash of position ${seq - 1}`);
     if (bad) invalid++;
     if (seq > chain.lastSeq) {
       chain.lastSeq = seq;

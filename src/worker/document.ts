@@ -257,6 +257,9 @@ export function toDocument(
     action: wellFormed(e.action),
     actor_id: wellFormed(e.actorId) || undefined,
     actor_type: wellFormed(e.actorType) || undefined,
+    // Set once the rest is hashed (JSON.stringify skips it until then); declared here so that
+    // setting it does not change the object's shape.
+    chain_hash: undefined,
     chain_id: at && chain?.chainId,
     chain_prev: at?.prev,
     chain_seq: at?.seq,

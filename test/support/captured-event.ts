@@ -1,9 +1,26 @@
 // A captured event with every field set (a JSON body with secrets at two depths, a query with a
 // repeated key and a token), for the frame and document tests; `over` replaces any field.
 import { BodyKind, type CapturedEvent } from '../../src/event.js';
+import { Sanitizer } from '../../src/redact/sanitizer.js';
+import type { DocumentContext } from '../../src/worker/document.js';
 
 /** The 6-byte instance id the events' documents are built with. */
 export const instance = Uint8Array.from([1, 2, 3, 4, 5, 6]);
+
+/** The document context the tests build documents in (service `api`, daily indices, 20 KB bodies). */
+export function documentContext(): DocumentContext {
+  return {
+    indexPrefix: 'audit',
+    rotation: 'daily',
+    service: 'api',
+    environment: 'test',
+    serviceVersion: '1.0.0',
+    host: 'h',
+    instance,
+    sanitizer: new Sanitizer(),
+    maxBodySize: 20480,
+  };
+}
 
 export function event(over: Partial<CapturedEvent> = {}): CapturedEvent {
   return {

@@ -9,21 +9,10 @@ import { ChainSequencer } from '../../../src/chain/sequencer.js';
 import { verifyEntries } from '../../../src/chain/verify.js';
 import { BodyKind } from '../../../src/event.js';
 import { createChainHeadsBuffer } from '../../../src/layout.js';
-import { Sanitizer } from '../../../src/redact/sanitizer.js';
 import { IndexNamer, toDocument } from '../../../src/worker/document.js';
-import { event, instance } from '../../support/captured-event.js';
+import { documentContext, event } from '../../support/captured-event.js';
 
-const ctx = {
-  indexPrefix: 'audit',
-  rotation: 'daily' as const,
-  service: 'api',
-  environment: 'test',
-  serviceVersion: '1.0.0',
-  host: 'h',
-  instance,
-  sanitizer: new Sanitizer(),
-  maxBodySize: 20480,
-};
+const ctx = documentContext();
 const namer = new IndexNamer(ctx);
 
 function sequencer(buffer = createChainHeadsBuffer(1), committed = 0): ChainSequencer {

@@ -3,22 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { BodyKind, type CapturedEvent } from '../../../src/event.js';
 import { REDACTED, Sanitizer } from '../../../src/redact/sanitizer.js';
 import { eventId, IndexNamer, indexSuffix, isoTime, toDocument } from '../../../src/worker/document.js';
-import { event, instance } from '../../support/captured-event.js';
+import { documentContext, event, instance } from '../../support/captured-event.js';
 import { JWT } from '../../support/secret-samples.js';
 
 const R = REDACTED;
 
-const ctx = {
-  indexPrefix: 'audit',
-  rotation: 'daily' as const,
-  service: 'api',
-  environment: 'test',
-  serviceVersion: '1.0.0',
-  host: 'h',
-  instance,
-  sanitizer: new Sanitizer(),
-  maxBodySize: 20480,
-};
+const ctx = documentContext();
 
 describe('documents', () => {
   it.each([
