@@ -50,6 +50,11 @@ export interface Checkpoint {
   occurred_at: string;
   /** checkpoint_hash of the chain's previous checkpoint, or GENESIS for its first. */
   checkpoint_prev: string;
+  /**
+   * Positions given since the previous checkpoint to events that will never be stored (refused
+   * by OpenSearch for good, or dropped with a counted reason): gaps that are not deletions.
+   */
+  voided?: number[];
   /** SHA-256 over the domain and the canonical JSON of the fields above (and key_id when signed). */
   checkpoint_hash: string;
   /** SHA-256 (hex) of the signing public key's DER (SPKI), when signed. */
@@ -100,6 +105,7 @@ export function makeCheckpoint(
   prev: string | undefined,
   at: Date,
   signingKey: SigningKey | undefined,
+  voided: readonly number[] = [],
 ): Checkpoint {
   const fields = {
     organization_id: head.organization,
@@ -108,6 +114,7 @@ export function makeCheckpoint(
     chain_hash: head.hash,
     occurred_at: at.toISOString(),
     checkpoint_prev: prev ?? GENESIS,
+    ...(voided.length > 0 && { voided: [...voided] }),
     ...(signingKey && { key_id: signingKey.keyId }),
   };
   const checkpointHash = hashOf(fields);

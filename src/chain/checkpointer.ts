@@ -62,7 +62,8 @@ export class Checkpointer {
     const made: Checkpoint[] = [];
     for (const head of sequencer.heads()) {
       const prev = this.#last.get(head.organization) ?? sequencer.lastCheckpoint(head.organization);
-      const cp = makeCheckpoint({ ...head, chainId: sequencer.chainId }, prev, now, signingKey);
+      const voided = sequencer.takeVoided(head.organization);
+      const cp = makeCheckpoint({ ...head, chainId: sequencer.chainId }, prev, now, signingKey, voided);
       this.#last.set(head.organization, cp.checkpoint_hash);
       made.push(cp);
     }

@@ -25,6 +25,8 @@ export class ChainSequencer {
   #committed: number;
   /** Slots of chains moved since the last commit. */
   readonly #dirty: Chain[] = [];
+  /** Positions given to events that will never be stored (refused or dropped), per organization. */
+  readonly #voided = new Map<string, number[]>();
 
   /**
    * `chainId` names this writer (the process instance and the shard); `committed` is the shard's
@@ -95,6 +97,29 @@ export class ChainSequencer {
     for (const [organization, c] of this.#chains)
       if (c.seq > 0) out.push({ organization, seq: c.seq, hash: c.hash });
     return out;
+  }
+
+  /**
+   * Notes that `doc` will never be stored (refused for good, or dropped after its position was
+   * given): the next checkpoint of its chain lists the position, so verify does not take the gap
+   * for a deletion. Documents of another writer's chain (an earlier process's spool) are not ours
+   * to list.
+   */
+  void(source: Record<string, unknown>): void {
+    const seq = source.chain_seq;
+    const org = source.organization_id;
+    if (source.chain_id !== this.chainId || typeof seq !== 'number' || typeof org !== 'string') return;
+    const list = this.#voided.get(org);
+    if (list) list.push(seq);
+    else this.#voided.set(org, [seq]);
+  }
+
+  /** The positions of `org` voided since the last call, sorted. */
+  takeVoided(org: string): number[] {
+    const list = this.#voided.get(org);
+    if (!list) return [];
+    this.#voided.delete(org);
+    return list.sort((a, b) => a - b);
   }
 
   /** The hash of the last stored checkpoint of `org`'s chain (this worker's or a predecessor's). */

@@ -65,6 +65,11 @@ export interface VerifyReport {
   valid: number;
   chains: ChainSummary[];
   problems: Problem[];
+  /**
+   * Positions of the chains read that checkpoints list as voided: events refused by OpenSearch for
+   * good or dropped with a counted reason after their position was given; absent, not deleted.
+   */
+  voided: number;
   checkpoints: {
     /** Read, and of those: signed and verified, unsigned, signed but not checked (no public key given). */
     read: number;
@@ -195,12 +200,18 @@ export async function verifyEntries(
   // With no entry read, only checkpoints since the range's start say a chain should be here.
   const expectedFrom = Number.isFinite(oldest) ? oldest : (opts.since ?? Number.POSITIVE_INFINITY);
   invalid += compareWithCheckpoints(chains, cps.usable, atCheckpoints, expectedFrom, problems);
+  excuseVoided(problems, cps.usable);
+  const seen = new Set(chains.map((c) => c.chainId));
+  let voided = 0;
+  for (const [chainId, list] of cps.usable)
+    if (seen.has(chainId)) for (const cp of list) voided += cp.voided?.length ?? 0;
   return {
     organization,
     events,
     valid: Math.max(0, events - invalid),
     chains,
     problems,
+    voided,
     checkpoints: {
       read: cps.read,
       verified: cps.verified,
@@ -407,4 +418,47 @@ async function* genuineFirst(
     group.push(e);
   }
   yield* flush(undefined);
+}
+
+/**
+ * Takes out of the `missing` problems the positions a usable checkpoint lists as voided (events
+ * that were never to be stored); a run partly voided is reported for what is left, in pieces.
+ */
+function excuseVoided(problems: Problem[], usable: Map<string, Checkpoint[]>): void {
+  const voidedOf = new Map<string, Set<number>>();
+  // Sets, so a position listed twice (two workers' rounds overlapping) counts once here.
+  for (const [chainId, list] of usable) {
+    const set = new Set<number>();
+    for (const cp of list) for (const seq of cp.voided ?? []) set.add(seq);
+    if (set.size > 0) voidedOf.set(chainId, set);
+  }
+  if (voidedOf.size === 0) return;
+  const kept: Problem[] = [];
+  for (const p of problems) {
+    const voided = voidedOf.get(p.chainId);
+    if (p.kind !== 'missing' || !voided) {
+      kept.push(p);
+      continue;
+    }
+    let runStart: number | undefined;
+    const end = p.seq + (p.count ?? 1);
+    for (let seq = p.seq; seq <= end; seq++) {
+      const absent = seq < end && !voided.has(seq);
+      if (absent && runStart === undefined) runStart = seq;
+      if (!absent && runStart !== undefined) {
+        const count = seq - runStart;
+        kept.push({
+          ...p,
+          seq: runStart,
+          count,
+          detail:
+            count > 1
+              ? `positions ${runStart}-${seq - 1} are absent (deleted)`
+              : `position ${runStart} is absent (deleted)`,
+        });
+        runStart = undefined;
+      }
+    }
+  }
+  problems.splice(0, problems.length, ...kept);
 }

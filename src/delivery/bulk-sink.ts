@@ -30,6 +30,8 @@ export interface Delivery {
    * dropped with reason dead_letter_error. Retrying them would fail the same way forever.
    */
   deadLetterLost: number;
+  /** The documents of deadLettered and deadLetterLost: refused for good (their chain positions stay empty). */
+  refused?: AuditDocument[];
   /**
    * Documents not delivered: still failing with a retriable error when the attempts ran out, never
    * sent because the circuit breaker is open, or abandoned. The caller spools them.
@@ -167,6 +169,7 @@ export class BulkSink {
     let indexed = 0;
     let deadLettered = 0;
     let deadLetterLost = 0;
+    const refused: AuditDocument[] = [];
     let lastError: string | undefined;
     this.#observeBreaker();
     for (let attempt = 0; attempt <= retries && pending.length > 0; attempt++) {
@@ -217,6 +220,7 @@ export class BulkSink {
         else dead.push([doc, item]);
       });
       if (dead.length > 0) {
+        for (const [doc] of dead) refused.push(doc);
         if (await this.#deadLetter(dead)) deadLettered += dead.length;
         else deadLetterLost += dead.length;
       }
@@ -236,6 +240,7 @@ export class BulkSink {
       indexed,
       deadLettered,
       deadLetterLost,
+      ...(refused.length > 0 && { refused }),
       failed: pending,
       ...(lastError !== undefined && { lastError }),
     };

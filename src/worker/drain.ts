@@ -188,6 +188,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     let deadLettered = 0;
     let deadLetterLost = 0;
     let failed = docs;
+    let refused: AuditDocument[] = [];
     const spill = sink !== undefined && consumer.fill(maxEvents) >= SPILL_AT;
     if (spill !== spilling) {
       spilling = spill;
@@ -203,8 +204,12 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       deadLettered = result.deadLettered;
       deadLetterLost = result.deadLetterLost;
       failed = result.failed;
+      refused = result.refused ?? [];
     }
     const [spooled, full, unwritable] = await toSpool(failed);
+    // Positions that will stay empty: refused for good, or not spooled (the spool keeps a prefix).
+    for (const doc of refused) chain.void(doc.source);
+    for (const doc of failed.slice(spooled)) chain.void(doc.source);
     // The heads these documents moved, stamped with the commit that makes them count.
     const chainCommit = chain.stage();
     const overflow = unchained;
@@ -242,7 +247,11 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     // keeps what is not delivered, and live events never sit behind a whole segment's delivery.
     const r = await watchingRing((signal) =>
       spool.replayOldest(
-        (docs) => sink.deliver(docs, { retries: 0, signal }),
+        async (docs) => {
+          const d = await sink.deliver(docs, { retries: 0, signal });
+          for (const doc of d.refused ?? []) chain.void(doc.source);
+          return d;
+        },
         cfg.batchSize,
         () => consumer.hasData(),
       ),

@@ -127,19 +127,28 @@ export async function expectStoredExactlyOnce(
   await expectChainsIntact(prefix, [...stored.perOrg.keys()], client);
 }
 
-/** Every organization's chains verify clean and every event is on one. */
+/**
+ * Every organization's chains verify clean and every event is on one; returns the positions the
+ * checkpoints list as voided (events refused or dropped after their position was given).
+ */
 export async function expectChainsIntact(
   prefix: string,
   orgs: string[],
   client: Client = testClient(),
-): Promise<void> {
+): Promise<number> {
+  let voided = 0;
+  // The checkpoints written at close, too.
+  await client.indices.refresh({ index: `${prefix}-*` });
   for (const organizationId of orgs) {
     const report = await createReader({ organizationId, indexPrefix: prefix, client }).verify();
     expect(report.problems.slice(0, 5), `chains of ${organizationId}`).toEqual([]);
     expect(report.valid).toBe(report.events);
+    voided += report.voided;
+    if (report.voided > 0) continue;
     for (const c of report.chains)
       expect(c.firstSeq, `chain ${c.chainId} of ${organizationId} starts at 1`).toBe(1);
   }
+  return voided;
 }
 
 /** captured = indexed + deadLettered + dropped + spooled + inFlight, with no drops. */

@@ -24,6 +24,10 @@ export function notes(r: VerifyReport): string[] {
       `${c.unsigned} checkpoints are unsigned: someone with write access could forge them (set AUDIT_SIGNING_KEY_FILE)`,
     );
   if (c.unchecked > 0) out.push(`${c.unchecked} checkpoint signatures not checked: give --public-key`);
+  if (r.voided > 0)
+    out.push(
+      `${r.voided} positions are voided by their checkpoints: events refused by OpenSearch for good or dropped with a counted reason (see the dead letters and audit_events_dropped_total), not deletions`,
+    );
   const after = r.chains.reduce((n, ch) => n + ch.afterCheckpoint, 0);
   if (after > 0)
     out.push(

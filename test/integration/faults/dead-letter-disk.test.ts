@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drive, startApp, totalSent } from '../../../examples/traffic.js';
-import { faultAudit, finish, settled, summary } from '../../support/faults.js';
+import { expectChainsIntact, faultAudit, finish, settled, summary } from '../../support/faults.js';
 import { remount, tmpfs } from '../../support/mounts.js';
 import { createConflictingIndex, testUrl, uniquePrefix } from '../../support/opensearch.js';
 
@@ -48,6 +48,8 @@ describe('dead-letter volume read-only', () => {
     );
     expect(metrics).toMatch(/^audit_worker_restarts_total 0$/m);
     expect(metrics).toMatch(/^audit_events_dropped_total\{reason="dead_letter_error"\} 250$/m);
+    // Dropped after their chain positions were given: voided by the checkpoints, not missing.
+    expect(await expectChainsIntact(prefix, [...sent.keys()])).toBe(conflicting);
     expect(logs.lines.some((l) => l.startsWith('error Dead-letter write failed: events dropped'))).toBe(true);
     console.log(summary('dead-letter folder read-only', final, metrics));
   });

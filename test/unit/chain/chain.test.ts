@@ -186,3 +186,25 @@ describe('verifying', () => {
     expect(unlinked.problems).toEqual([expect.objectContaining({ kind: 'checkpoint_missing', seq: 6 })]);
   });
 });
+
+describe('voided positions', () => {
+  it('a gap a checkpoint lists as voided is not missing; one it does not list is', async () => {
+    const chain = sequencer();
+    const entries = Array.from({ length: 8 }, (_, i) => {
+      const doc = toDocument(event({ seq: i, organizationId: 'org-w' }), ctx, namer, chain);
+      return { id: doc.id, source: JSON.parse(doc.json as string) as Record<string, unknown> };
+    });
+    const last = entries[7] as { source: Record<string, unknown> };
+    const cp = makeCheckpoint(
+      { organization: 'org-w', chainId: 'abcdef012345-0', seq: 8, hash: String(last.source.chain_hash) },
+      undefined,
+      new Date(),
+      undefined,
+      [3, 5],
+    );
+    const stored = entries.filter((_, i) => i !== 2 && i !== 4 && i !== 5);
+    const report = await verifyEntries('org-w', stored, { checkpoints: [cp] });
+    expect(report.voided).toBe(2);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'missing', seq: 6, count: 1 })]);
+  });
+});

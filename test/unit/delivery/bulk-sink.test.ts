@@ -271,8 +271,16 @@ describe('BulkSink: per-item answers', () => {
     const s = makeSink([[201, { status: 400, type: 'mapper_parsing_exception', reason: 'x' }]], {
       installTemplate: false,
     });
-    const result = await s.sink.deliver(docs(2));
-    expect(result).toEqual({ indexed: 1, deadLettered: 0, deadLetterLost: 1, failed: [] });
+    const batch = docs(2);
+    const result = await s.sink.deliver(batch);
+    // The refused document is named, so its chain position is listed as voided.
+    expect(result).toEqual({
+      indexed: 1,
+      deadLettered: 0,
+      deadLetterLost: 1,
+      refused: [batch[1]],
+      failed: [],
+    });
     expect(s.bulks).toHaveLength(1);
     expect(s.log).toHaveBeenCalledWith(
       'error',
@@ -288,7 +296,13 @@ describe('BulkSink: per-item answers', () => {
     });
     const batch = docs(3);
     const result = await s.sink.deliver(batch);
-    expect(result).toEqual({ indexed: 2, deadLettered: 1, deadLetterLost: 0, failed: [] });
+    expect(result).toEqual({
+      indexed: 2,
+      deadLettered: 1,
+      deadLetterLost: 0,
+      refused: [batch[1]],
+      failed: [],
+    });
     expect(s.bulks).toHaveLength(1);
     expect(s.stat(Stat.RETRIES)).toBe(0);
     const dead = batch[1] as AuditDocument;
