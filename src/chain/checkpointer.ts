@@ -12,6 +12,11 @@ import { ensureCheckpointIndex } from '../opensearch/setup.js';
 import { type Checkpoint, checkpointIndex, makeCheckpoint, type SigningKey } from './checkpoint.js';
 import type { ChainSequencer } from './sequencer.js';
 
+/**
+ * The longest the checkpoints at close may wait for OpenSearch: close() waits for the workers, and
+ * a held answer must not turn a finished drain into AUDIT_ERR_CLOSE_TIMEOUT.
+ */
+const FINAL_TIMEOUT_MS = 5000;
 /** Checkpoints kept while OpenSearch does not take them; past this the oldest are given up (logged). */
 const MAX_PENDING = 100_000;
 
@@ -54,8 +59,11 @@ export class Checkpointer {
     return now >= this.#nextAt && (this.#o.client !== undefined || this.#o.dir !== undefined);
   }
 
-  /** Makes this round's checkpoints, writes them to the files, and sends what is pending. */
-  async run(now = new Date()): Promise<void> {
+  /**
+   * Makes this round's checkpoints, writes them to the files, and sends what is pending; `final`
+   * (at close) waits for OpenSearch at most FINAL_TIMEOUT_MS.
+   */
+  async run(now = new Date(), final = false): Promise<void> {
     this.#nextAt = now.getTime() + this.#o.intervalMs;
     const { sequencer, signingKey } = this.#o;
     if (!this.#o.client && !this.#o.dir) return;
@@ -79,7 +87,8 @@ export class Checkpointer {
         });
       }
     }
-    await this.#send();
+    const timeout = this.#o.requestTimeoutMs;
+    await this.#send(final ? Math.min(FINAL_TIMEOUT_MS, timeout) : timeout);
   }
 
   async #toFile(cps: Checkpoint[]): Promise<void> {
@@ -102,7 +111,7 @@ export class Checkpointer {
     }
   }
 
-  async #send(): Promise<void> {
+  async #send(requestTimeoutMs: number): Promise<void> {
     const { client, allow, sequencer, log } = this.#o;
     if (!client || this.#pending.length === 0 || !allow()) return;
     const batch = this.#pending.slice(0, 5000);
@@ -119,8 +128,10 @@ export class Checkpointer {
         routing: c.organization_id,
         source: c as unknown as Record<string, unknown>,
       }));
+      // The signal bounds the wait on this side too (the request timeout alone is the server's).
       const { items } = await postBulk(client, gzipBody(ndjson(docs)), {
-        requestTimeoutMs: this.#o.requestTimeoutMs,
+        requestTimeoutMs,
+        signal: AbortSignal.timeout(requestTimeoutMs),
       });
       const stored = new Set<string>();
       items.forEach((item, i) => {

@@ -356,7 +356,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (!consumer.closing()) await sleep(COALESCE_MS);
   }
   // The last checkpoint of every chain, at close.
-  await checkpointer.run();
+  await checkpointer.run(new Date(), true);
   await spool.close();
   log('info', 'Audit worker finished');
   return { shard };
