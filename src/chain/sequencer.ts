@@ -5,18 +5,24 @@
 // commit and, reading the same frames again, hands out the same positions.
 import { GENESIS } from './hash.js';
 import { type Head, type HeadTable, orgKey } from './heads.js';
+import type { ChainLink, Predecessor } from './links.js';
 
 interface Chain {
   /** The table slot. */
   slot: number;
   seq: number;
   hash: string;
+  /** When the head entry's request happened (ms) and its index, when this worker built it; 0 and '' when unknown. */
+  at: number;
+  index: string;
   dirty: boolean;
 }
 
 export interface Position {
   seq: number;
   prev: string;
+  /** On a chain's first entry, when an earlier process's chain for the organization is known. */
+  link?: ChainLink;
 }
 
 export class ChainSequencer {
@@ -32,13 +38,21 @@ export class ChainSequencer {
    * `chainId` names this writer (the process instance and the shard); `committed` is the shard's
    * last finished commit (Stat.CHAIN_COMMIT).
    */
+  readonly #predecessors: ReadonlyMap<string, Predecessor>;
+
+  /**
+   * `predecessors`: where earlier processes' chains ended, per organization (links.ts); a new
+   * chain starts from there instead of from GENESIS.
+   */
   constructor(
     table: HeadTable,
     readonly chainId: string,
     committed: number,
+    predecessors: ReadonlyMap<string, Predecessor> = new Map(),
   ) {
     this.#table = table;
     this.#committed = committed;
+    this.#predecessors = predecessors;
   }
 
   /**
@@ -51,17 +65,25 @@ export class ChainSequencer {
       const slot = this.#table.slotOf(orgKey(org));
       if (slot < 0) return undefined;
       const head: Head = this.#table.read(slot, this.#committed) ?? { seq: 0, hash: GENESIS };
-      chain = { slot, seq: head.seq, hash: head.hash, dirty: false };
+      chain = { slot, seq: head.seq, hash: head.hash, at: 0, index: '', dirty: false };
       this.#chains.set(org, chain);
+    }
+    if (chain.seq === 0) {
+      // The first entry: it links to an earlier process's chain when one is known. The same
+      // files give a successor worker the same link for the frames it reads again.
+      const before = this.#predecessors.get(org);
+      if (before) return { seq: 1, prev: before.hash, link: before.link };
     }
     return { seq: chain.seq + 1, prev: chain.hash };
   }
 
-  /** Moves `org`'s head to the entry just built at the position next() gave. */
-  advance(org: string, seq: number, hash: string): void {
+  /** Moves `org`'s head to the entry just built at the position next() gave (its time, ms, and index). */
+  advance(org: string, seq: number, hash: string, at = 0, index = ''): void {
     const chain = this.#chains.get(org) as Chain;
     chain.seq = seq;
     chain.hash = hash;
+    chain.at = at;
+    chain.index = index;
     if (!chain.dirty) {
       chain.dirty = true;
       this.#dirty.push(chain);
@@ -92,10 +114,10 @@ export class ChainSequencer {
    * Where every chain of this writer stands now, for checkpoints: call it between commits (no
    * document built since the last one), when these are the committed heads.
    */
-  heads(): Array<{ organization: string; seq: number; hash: string }> {
-    const out: Array<{ organization: string; seq: number; hash: string }> = [];
+  heads(): Array<Head & { organization: string; at: number; index: string }> {
+    const out: Array<Head & { organization: string; at: number; index: string }> = [];
     for (const [organization, c] of this.#chains)
-      if (c.seq > 0) out.push({ organization, seq: c.seq, hash: c.hash });
+      if (c.seq > 0) out.push({ organization, seq: c.seq, hash: c.hash, at: c.at, index: c.index });
     return out;
   }
 

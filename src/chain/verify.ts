@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Checkpoint, checkCheckpoint } from './checkpoint.js';
 import { ChainField, GENESIS, recomputeHash } from './hash.js';
+import type { ChainLink } from './links.js';
 
 export type ProblemKind =
   /** The entry's content no longer hashes to its chain_hash, or it sits under another event's id. */
@@ -96,6 +97,14 @@ export interface VerifyOptions {
    */
   since?: number;
   onProgress?: (events: number) => void;
+}
+
+/** A chain's first entry that names its predecessor. */
+export interface ChainStart {
+  chainId: string;
+  /** Its chain_prev: the hash the predecessor's entry must carry. */
+  prev: string;
+  link: ChainLink;
 }
 
 /** Verifies one organization's entries, given sorted by chain_id, then chain_seq, against its checkpoints. */
@@ -461,4 +470,59 @@ function excuseVoided(problems: Problem[], usable: Map<string, Checkpoint[]>): v
     }
   }
   problems.splice(0, problems.length, ...kept);
+}
+
+/** What the store holds where a chain's first entry says its predecessor ended. */
+export interface LinkLookup {
+  start: ChainStart;
+  /** The hash stored at the named position, when an entry is there. */
+  hash: string | undefined;
+  /** Entries of the predecessor chain stored, and its last position. */
+  entries: number;
+  lastSeq: number;
+  /** A checkpoint of the predecessor lists the named position as voided. */
+  voided: boolean;
+  /** The index the named entry went to still exists (false: gone, as retention deletes indices). */
+  indexExists: boolean;
+}
+
+/**
+ * A chain that starts from an earlier process's chain must find the entry it names, carrying the
+ * hash it starts from: otherwise the earlier chain's newest entries were deleted (missing), that
+ * entry changed (out_of_order at the link), or the earlier chain deleted whole (chain_missing).
+ * An entry whose index no longer exists is taken as gone by retention (which deletes whole
+ * indices), not by tampering.
+ */
+export function linkProblems(lookups: readonly LinkLookup[]): Problem[] {
+  const out: Problem[] = [];
+  for (const { start, hash, entries, lastSeq, voided, indexExists } of lookups) {
+    const { link } = start;
+    if (hash !== undefined) {
+      if (hash !== start.prev)
+        out.push({
+          kind: 'out_of_order',
+          chainId: start.chainId,
+          seq: 1,
+          detail: `its first entry starts from position ${link.chain_seq} of chain ${link.chain_id}, whose stored entry has another hash`,
+        });
+      continue;
+    }
+    if (voided || !indexExists) continue;
+    if (entries === 0)
+      out.push({
+        kind: 'chain_missing',
+        chainId: link.chain_id,
+        seq: link.chain_seq,
+        detail: `chain ${start.chainId} starts from its position ${link.chain_seq} (of ${link.occurred_at}), but no entry of it is stored`,
+      });
+    else if (lastSeq < link.chain_seq)
+      out.push({
+        kind: 'missing',
+        chainId: link.chain_id,
+        seq: lastSeq + 1,
+        count: link.chain_seq - lastSeq,
+        detail: `positions ${lastSeq + 1}-${link.chain_seq} are absent: chain ${start.chainId} starts from position ${link.chain_seq} (the newest entries were deleted)`,
+      });
+  }
+  return out;
 }

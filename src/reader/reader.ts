@@ -6,7 +6,14 @@
 import type { KeyObject } from 'node:crypto';
 import type { Client } from '@opensearch-project/opensearch';
 import { type Checkpoint, checkpointPattern, eventIndices, publicKeyFromPem } from '../chain/checkpoint.js';
-import { type VerifyReport, verifyEntries } from '../chain/verify.js';
+import type { ChainLink } from '../chain/links.js';
+import {
+  type ChainStart,
+  type LinkLookup,
+  linkProblems,
+  type VerifyReport,
+  verifyEntries,
+} from '../chain/verify.js';
 import type { AuditOptions } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import { AuditError } from '../errors.js';
@@ -414,11 +421,89 @@ export class AuditReader {
       opts.checkpoints?.filter((c) => c.organization_id === this.organizationId) ??
       (await this.checkpoints(filter));
     const since = filter.from === undefined ? undefined : Date.parse(time('from', filter.from));
-    return verifyEntries(this.organizationId, this.chainEntries(filter), {
+    const links = await this.#linkLookups(await this.#chainStarts(filter), checkpoints);
+    const report = await verifyEntries(this.organizationId, this.chainEntries(filter), {
       checkpoints,
       keys,
       ...(since !== undefined && { since }),
       ...(opts.onProgress && { onProgress: opts.onProgress }),
+    });
+    if (links.length > 0) report.problems.push(...linkProblems(links));
+    return report;
+  }
+
+  /** What is stored where each linked chain says its predecessor ended (few: one per restart). */
+  async #linkLookups(starts: ChainStart[], checkpoints: readonly Checkpoint[]): Promise<LinkLookup[]> {
+    const out: LinkLookup[] = [];
+    for (const start of starts) {
+      const { chain_id, chain_seq } = start.link;
+      const res = await this.#client.search({
+        ...this.#scope(),
+        body: {
+          size: 1,
+          track_total_hits: true,
+          query: {
+            bool: { filter: [{ term: { organization_id: this.organizationId } }, { term: { chain_id } }] },
+          },
+          aggs: { last: { max: { field: 'chain_seq' } } },
+        },
+      } as never);
+      const body = res.body as {
+        hits: { total: { value: number } };
+        aggregations?: { last?: { value: number | null } };
+      };
+      const at = await this.#client.search({
+        ...this.#scope(),
+        body: {
+          size: 1,
+          query: {
+            bool: {
+              filter: [
+                { term: { organization_id: this.organizationId } },
+                { term: { chain_id } },
+                { term: { chain_seq } },
+              ],
+            },
+          },
+          _source: ['chain_hash'],
+        },
+      } as never);
+      const hit = (at.body as { hits: { hits: { _source: { chain_hash?: string } }[] } }).hits.hits[0];
+      out.push({
+        start,
+        hash: hit?._source.chain_hash,
+        entries: body.hits.total.value,
+        lastSeq: body.aggregations?.last?.value ?? 0,
+        voided: checkpoints.some((c) => c.chain_id === chain_id && (c.voided ?? []).includes(chain_seq)),
+        // Unknown index (an older heads file): only a stored entry proves anything.
+        indexExists:
+          start.link.index !== '' &&
+          (await this.#client.indices
+            .exists({ index: start.link.index })
+            .then((r) => r.body === true)
+            // A reader not allowed to ask proves nothing either way: no alarm.
+            .catch(() => false)),
+      });
+    }
+    return out;
+  }
+
+  /** The first entries in the range that link their chain to an earlier process's (chain_link). */
+  async #chainStarts(filter: Pick<EventFilter, 'from' | 'to'>): Promise<ChainStart[]> {
+    const res = await this.#client.search({
+      ...this.#scope(),
+      body: {
+        size: 10_000,
+        query: { bool: { filter: [...this.#query(filter).bool.filter, { term: { chain_seq: 1 } }] } },
+        _source: ['chain_id', 'chain_prev', 'chain_link'],
+      },
+    } as never);
+    const hits = (res.body as { hits: { hits: { _source: Record<string, unknown> }[] } }).hits.hits;
+    return hits.flatMap(({ _source: s }) => {
+      const link = s.chain_link as ChainLink | undefined;
+      return link && typeof link.chain_id === 'string' && typeof link.chain_seq === 'number'
+        ? [{ chainId: String(s.chain_id), prev: String(s.chain_prev), link }]
+        : [];
     });
   }
 

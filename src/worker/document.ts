@@ -261,6 +261,7 @@ export function toDocument(
     // setting it does not change the object's shape.
     chain_hash: undefined,
     chain_id: at && chain?.chainId,
+    chain_link: at?.link,
     chain_prev: at?.prev,
     chain_seq: at?.seq,
     // The field is mapped `ip`: anything else would make OpenSearch reject the whole document.
@@ -296,7 +297,7 @@ export function toDocument(
     // canonicalizer serializes the JSON as a verifier will read it back, for the hash only.
     const canonical = s.takeIndexKeys() ? canonicalJson(JSON.parse(json)) : json;
     const hash = entryHash(at.seq, at.prev, canonical);
-    chain.advance(organization, at.seq, hash);
+    chain.advance(organization, at.seq, hash, e.ts, index);
     source.chain_hash = hash;
     // chain_hash sorts right before chain_id, the first key that can hold no string before it.
     json = json.replace('"chain_id":', `"chain_hash":"${hash}","chain_id":`);

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { signingKeyFromPem } from '../chain/checkpoint.js';
 import { Checkpointer } from '../chain/checkpointer.js';
 import { HeadTable } from '../chain/heads.js';
+import { readPredecessors, writeHeads } from '../chain/links.js';
 import { ChainSequencer } from '../chain/sequencer.js';
 import { Breaker } from '../delivery/breaker.js';
 import { BulkSink, type Log } from '../delivery/bulk-sink.js';
@@ -71,11 +72,27 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   const namer = new IndexNamer(ctx);
   // One chain per organization for this process's shard, going on from the heads of the shard's
   // last finished commit (a terminated predecessor's, or none).
+  const instanceHex = Buffer.from(task.instance).toString('hex');
   const chain = new ChainSequencer(
     new HeadTable(task.chainHeads, shard),
-    `${Buffer.from(task.instance).toString('hex')}-${shard}`,
+    `${instanceHex}-${shard}`,
     readRow(task.stats, shard)[Stat.CHAIN_COMMIT] ?? 0,
+    await readPredecessors(cfg.spoolDir, instanceHex),
   );
+  /** Records where the chains stand for the next process on this spool folder (links.ts). */
+  const recordHeads = async () => {
+    try {
+      await writeHeads(cfg.spoolDir, chain.chainId, chain.heads());
+    } catch (err) {
+      log(
+        'warn',
+        'Chain heads could not be written to the spool folder: the next process starts unlinked chains',
+        {
+          error: (err as Error).message,
+        },
+      );
+    }
+  };
   let unchained = 0;
   let overflowLogged = false;
   const breaker = new Breaker(
@@ -345,7 +362,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     else if (batch.length === 0 && consumer.holdsUnreleased()) await flush();
     if (closing && !consumer.hasData()) break;
     // Between commits (nothing read and not committed), the chain heads are the committed ones.
-    if (batch.length === 0 && !consumer.holdsUnreleased() && checkpointer.due()) await checkpointer.run();
+    if (batch.length === 0 && !consumer.holdsUnreleased() && checkpointer.due()) {
+      await checkpointer.run();
+      await recordHeads();
+    }
     if (batch.length === 0 && (await replay())) continue;
     if (Date.now() - lastFrameAt < ACTIVE_MS) {
       await sleep(COALESCE_MS);
@@ -357,6 +377,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   }
   // The last checkpoint of every chain, at close.
   await checkpointer.run(new Date(), true);
+  await recordHeads();
   await spool.close();
   log('info', 'Audit worker finished');
   return { shard };

@@ -192,3 +192,42 @@ describe('verify', () => {
     expect(down.code).toBe(2);
   }, 120_000);
 });
+
+describe('verify across a restart', () => {
+  it("a new process's chains start from the previous process's heads; that chain deleted whole shows", async () => {
+    const prefix = uniquePrefix('relink');
+    const spoolDir = tempDir(`${prefix}-spool`);
+    const run = async (upTo: number, from: number) => {
+      const { audit, registry } = await faultAudit(prefix, testUrl(), { spoolDir });
+      const app = await startApp('hono', audit);
+      const sent = await drive(app.url, upTo, { orgs: 2, prefix, concurrency: 4, from });
+      await finish(app, audit, registry);
+      return sent;
+    };
+    await run(200, 0);
+    await run(400, 200);
+    await expectStoredExactlyOnce(prefix, 400);
+    const org = 'org-000';
+    const entries = await chainOf(prefix, org);
+    const firsts = entries.filter((h) => h._source.chain_seq === 1);
+    expect(firsts).toHaveLength(2);
+    const linked = firsts.find((h) => h._source.chain_link !== undefined) as Hit;
+    const link = linked._source.chain_link as { chain_id: string; chain_seq: number };
+    const old = entries.filter((h) => h._source.chain_id === link.chain_id);
+    // The new chain starts from the old chain's last entry, with its hash.
+    expect(link.chain_seq).toBe(old.length);
+    expect(linked._source.chain_prev).toBe((old.at(-1) as Hit)._source.chain_hash);
+    const clean = await pdaas(['verify', '--org', org], nodeEnv(prefix));
+    expect(clean.code, clean.stdout).toBe(0);
+
+    // The old process's chain deleted whole, its checkpoints too: the link still names it.
+    for (const h of old) await remove(h, org);
+    const cps = await hitsOf(`${prefix}-checkpoints-*`, org, [{ chain_seq: 'asc' }]);
+    for (const h of cps.filter((c) => c._source.chain_id === link.chain_id)) await remove(h, org);
+    const res = await pdaas(['verify', '--org', org], nodeEnv(prefix));
+    expect(res.code, res.stdout).toBe(1);
+    expect(res.stdout).toMatch(
+      new RegExp(`^chain_missing: chain ${link.chain_id} position ${link.chain_seq}: `, 'm'),
+    );
+  }, 120_000);
+});

@@ -92,7 +92,8 @@ before. Reports each problem with its kind and position:
   missing        positions absent between two entries (deleted)
   inserted       a second entry for a position, or an event without a chain position
   out_of_order   an entry whose chain_prev is not the hash of the entry before it
-  chain_missing  a chain that checkpoints name, with no entry stored
+  chain_missing  a chain that checkpoints name, or the next process's chain starts from, with no
+                 entry stored
   checkpoint_missing  a checkpoint deleted (the next one links to it) or changed
   signature_invalid   a checkpoint whose signature does not verify
   unknown_key    a checkpoint signed by a key not given with --public-key
