@@ -3,7 +3,7 @@
 // process's chain deleted (with its checkpoints) then still shows: the next chain links to it.
 // Each worker writes `<spool>/chains/<chain id>.json` (written whole, then renamed) at every
 // checkpoint round and at close; a new worker reads the files of other chain ids.
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What a new chain's first entry names as its predecessor (stored as `chain_link`). */
@@ -56,8 +56,14 @@ export async function writeHeads(
       ...(h.index !== '' && { index: h.index }),
     };
   const file = join(dir, `${chainId}.json`);
-  await writeFile(`${file}.tmp`, JSON.stringify(body));
-  await rename(`${file}.tmp`, file);
+  try {
+    await writeFile(`${file}.tmp`, JSON.stringify(body));
+    await rename(`${file}.tmp`, file);
+  } catch (err) {
+    // A full volume leaves a partial temp file: remove it (deleting needs no space).
+    await unlink(`${file}.tmp`).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

@@ -80,10 +80,15 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     await readPredecessors(cfg.spoolDir, instanceHex),
   );
   /** Records where the chains stand for the next process on this spool folder (links.ts). */
+  let headsFailing = false;
   const recordHeads = async () => {
     try {
       await writeHeads(cfg.spoolDir, chain.chainId, chain.heads());
+      headsFailing = false;
     } catch (err) {
+      // Said once until it works again: a full or read-only volume fails every round.
+      if (headsFailing) return;
+      headsFailing = true;
       log(
         'warn',
         'Chain heads could not be written to the spool folder: the next process starts unlinked chains',
