@@ -73,6 +73,17 @@ export class RingConsumer {
     return Math.max(events / maxEvents, bytes / this.capacity);
   }
 
+  /**
+   * Like fill(), but only what is published and not yet read: the backlog behind the frames this
+   * consumer holds.
+   */
+  backlog(maxEvents: number): number {
+    const h = this.#header;
+    const events = ((Atomics.load(h, Ring.WRITTEN_EVENTS) >>> 0) - this.#readEvents) >>> 0;
+    const bytes = ((Atomics.load(h, Ring.WRITE) >>> 0) - this.#read) >>> 0;
+    return Math.max(events / maxEvents, bytes / this.capacity);
+  }
+
   hasData(): boolean {
     return Atomics.load(this.#header, Ring.WRITE) >>> 0 !== this.#read;
   }

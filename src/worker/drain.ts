@@ -39,6 +39,14 @@ const ACTIVE_MS = 100;
  * while the local disk takes them several times faster. Replay returns them once the ring is calm.
  */
 const SPILL_AT = 0.5;
+/**
+ * Once spilling, batches keep going to the spool until what waits behind the batch in hand is
+ * below this fill: turning back to
+ * OpenSearch at just under SPILL_AT would send the slow path batch after batch while the ring sits
+ * at half full, and on a machine the OpenSearch JVM shares, each of those bulks takes the CPU the
+ * spill needs to keep up (the ring then fills and drops events in a spike).
+ */
+const SPILL_UNTIL = 0.05;
 const SPILL_BATCH_SCALE = 10;
 /**
  * Past this fill, a bulk request still in flight is given up and its batch spooled: one answer that
@@ -211,13 +219,15 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     let deadLetterLost = 0;
     let failed = docs;
     let refused: AuditDocument[] = [];
-    const spill = sink !== undefined && consumer.fill(maxEvents) >= SPILL_AT;
+    // Spilling goes on while what waits behind this batch is more than SPILL_UNTIL of the ring.
+    const fill = spilling ? consumer.backlog(maxEvents) : consumer.fill(maxEvents);
+    const spill = sink !== undefined && fill >= (spilling ? SPILL_UNTIL : SPILL_AT);
     if (spill !== spilling) {
       spilling = spill;
       if (spill) log('warn', 'Ring over half full: spilling batches to the spool until it drains');
       else {
         abandonLogged = false;
-        log('info', 'Ring drained: batches go to OpenSearch again');
+        log('info', 'Ring drained: batches go to OpenSearch again', { backlog: Number(fill.toFixed(3)) });
       }
     }
     if (docs.length > 0 && sink && !spill) {

@@ -121,6 +121,12 @@ describe('faults through a fault-injecting proxy', () => {
 
     expect(final.dropped.total).toBe(0);
     expect(spilling()).toBe(true);
+    // Once spilling, the slow path is tried again only when the ring has nearly drained, not at
+    // just under half full (each slow bulk would then let it fill again).
+    const drained = logs.lines.filter((l) => l.startsWith('info Ring drained'));
+    expect(drained.length, 'the ring drained at least once (at close, if not before)').toBeGreaterThan(0);
+    for (const line of drained)
+      expect(JSON.parse(line.slice(line.indexOf('{'))).backlog, line).toBeLessThan(0.05);
     // Spilled to the spool, then replayed into OpenSearch once the ring was calm.
     const spooledTotal = Number(/^audit_events_spooled_total (\d+)/m.exec(metrics)?.[1]);
     expect(spooledTotal).toBeGreaterThan(0);
