@@ -1,6 +1,6 @@
 // The events the benchmarks feed the pipeline: a GET without a body and a POST with about 1 KB of
 // JSON, with ids, times and organizations varied by a counter as real traffic varies them.
-import { BodyKind, type CapturedEvent } from '../src/event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../src/event.js';
 
 /** Organizations the events are spread over (org-000 … org-099). */
 export const ORGS = 100;
@@ -46,6 +46,8 @@ export function getEvent(n: number): CapturedEvent {
     bodySize: -1,
     bodyTruncated: false,
     error: '',
+    phase: Phase.NONE,
+    intentId: '',
   };
 }
 

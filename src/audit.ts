@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { register as defaultRegistry, type Registry } from 'prom-client';
+import type { RefusalReason } from './capture/durable.js';
 import { EventEncoder } from './capture/encoder.js';
 import { compileExcludedPaths } from './capture/excluded-paths.js';
 import type { AuditConfig, AuditOptions } from './config/options.js';
@@ -14,8 +15,10 @@ import { AuditError } from './errors.js';
 import { BodyKind, type CapturedEvent } from './event.js';
 import {
   createChainHeadsBuffer,
+  createDurabilityBuffer,
   createRingBuffer,
   createStatsBuffer,
+  Durability,
   eventsPerShard,
   maxFrameBytes,
   ringCapacity,
@@ -28,7 +31,9 @@ import { warnIfInsecure } from './opensearch/client.js';
 import { Sanitizer } from './redact/sanitizer.js';
 import { RingProducer, WriteResult } from './ring/producer.js';
 import { drainOnSignals } from './signals.js';
+import { eventId } from './worker/document.js';
 import { DrainPool } from './worker/pool.js';
+import type { DurableMessage } from './worker/task.js';
 
 /**
  * The options of createAudit(): every AuditOptions setting, plus where metrics and logs go.
@@ -75,6 +80,19 @@ export interface AuditStats {
 /** While capture errors continue, the warning about them is logged at most this often. */
 const CAPTURE_WARNING_EVERY_MS = 60_000;
 
+/** While refusals continue, the warning about them is logged at most this often. */
+const REFUSAL_WARNING_EVERY_MS = 60_000;
+
+/** The refusal reason of each Durability value a worker publishes (KEEPS is no refusal). */
+const DURABILITY_REASONS: Record<number, RefusalReason> = {
+  [Durability.SPOOL_FULL]: 'spool_full',
+  [Durability.SPOOL_ERROR]: 'spool_error',
+  [Durability.UNKNOWN]: 'starting',
+};
+
+/** What a durable route's intent came to: its event id once durable, else why the request is refused. */
+export type IntentOutcome = { id: string; refused?: undefined } | { id?: string; refused: RefusalReason };
+
 /** Drop reasons counted on the main thread. */
 type MainDrop = 'ring_full' | 'too_large' | 'encode_error' | 'closed' | 'capture_error';
 
@@ -109,6 +127,10 @@ export class Audit {
   readonly active: boolean;
   /** The compiled AUDIT_EXCLUDED_PATHS matcher. */
   readonly isExcluded: (path: string) => boolean;
+  /** The compiled AUDIT_DURABLE_PATHS matcher; undefined when none is set. */
+  readonly isDurable: ((path: string) => boolean) | undefined;
+  /** AUDIT_FAILURE_MODE=closed: the adapters ask admission() before each request. */
+  readonly failClosed: boolean;
   readonly #log: AuditLogger;
   readonly #encoder: EventEncoder;
   readonly #producers: RingProducer[] = [];
@@ -125,6 +147,25 @@ export class Audit {
     capture_error: 0,
   };
   readonly #errors: Record<string, number> = { capture: 0 };
+  readonly #refused: Record<RefusalReason, number> = {
+    ring_full: 0,
+    spool_full: 0,
+    spool_error: 0,
+    starting: 0,
+    closed: 0,
+    durable_timeout: 0,
+    intent_lost: 0,
+  };
+  #refusalWarnedAt = Number.NEGATIVE_INFINITY;
+  #refusalsUnlogged = 0;
+  /** AUDIT_FAILURE_MODE=closed: each shard's Durability, written by its worker (layout.ts). */
+  readonly #durabilityBuffer: SharedArrayBuffer | undefined;
+  readonly #durability: Int32Array | undefined;
+  /** Free ring bytes a closed-mode request needs to be let in: room for a typical event and more. */
+  readonly #admitBytes: number;
+  /** Durable routes' intents waiting for their worker's word, by event id. */
+  readonly #intents = new Map<string, (kept: boolean) => void>();
+  readonly #instance = randomBytes(6);
   #captureWarnedAt = Number.NEGATIVE_INFINITY;
   #captureErrorsUnlogged = 0;
   #redactor: Sanitizer | undefined;
@@ -141,6 +182,8 @@ export class Audit {
     this.#log = logger;
     this.active = !captureDisabled(config);
     this.isExcluded = compileExcludedPaths(config.excludedPaths);
+    this.isDurable = config.durablePaths.length > 0 ? compileExcludedPaths(config.durablePaths) : undefined;
+    this.failClosed = config.failureMode === 'closed';
     const shards = config.workers;
     this.#stats = createStatsBuffer(shards);
     const maxPerShard = eventsPerShard(config.maxQueueSize, shards);
@@ -151,6 +194,11 @@ export class Audit {
       for (let i = 0; i < shards; i++)
         this.#producers.push(new RingProducer(createRingBuffer(capacity), maxPerShard));
     }
+    if (config.failureMode === 'closed') {
+      this.#durabilityBuffer = createDurabilityBuffer(shards);
+      this.#durability = new Int32Array(this.#durabilityBuffer);
+    }
+    this.#admitBytes = Math.min(Math.floor(capacity / 8), 64 * 1024);
   }
 
   /** @internal Starts the pool and registers the metrics; createAudit() calls it once. */
@@ -163,6 +211,7 @@ export class Audit {
         const { dropped, deadLettered } = this.stats();
         return { ...dropped.byReason, dead_lettered: deadLettered, ...this.#errors };
       },
+      refused: () => this.#refused,
       queueSize: () => this.stats().inFlight,
       ringBytes: () => ({
         used: this.#producers.reduce((n, p) => n + p.usedBytes(), 0),
@@ -179,9 +228,9 @@ export class Audit {
       );
       return;
     }
-    const pool = new DrainPool(this.config.workers, this.#log);
+    const pool = new DrainPool(this.config.workers, this.#log, (m) => this.#onDurable(m));
     this.#pool = pool;
-    const instance = randomBytes(6);
+    const instance = this.#instance;
     const chainHeads = createChainHeadsBuffer(this.config.workers);
     this.#producers.forEach((producer, shard) => {
       pool.start({
@@ -191,6 +240,7 @@ export class Audit {
         chainHeads,
         config: this.config,
         breaker: this.#breaker,
+        durability: this.#durabilityBuffer,
         createdAt: this.#createdAt,
         instance,
         host: hostname(),
@@ -235,6 +285,85 @@ export class Audit {
       this.#drops.encode_error++;
     }
     this.#hotPath.observe((performance.now() - startedAt) / 1000);
+  }
+
+  /**
+   * @internal AUDIT_FAILURE_MODE=closed, before a request's handler runs: why its event could not
+   * be kept now (the ring without room, or no durable path: OpenSearch not taking events and the
+   * spool full or unwritable), or undefined when it can. Reads a few shared words; never waits.
+   */
+  admission(): RefusalReason | undefined {
+    if (this.#closing || this.#producers.length === 0) return 'closed';
+    const durability = this.#durability;
+    for (let shard = 0; shard < this.#producers.length; shard++) {
+      if (!(this.#producers[shard] as RingProducer).hasRoom(this.#admitBytes)) return 'ring_full';
+      const d = durability === undefined ? Durability.KEEPS : Atomics.load(durability, shard);
+      if (d !== Durability.KEEPS) return DURABILITY_REASONS[d] ?? 'starting';
+    }
+    return undefined;
+  }
+
+  /**
+   * @internal Counts a request answered 503 before its handler ran, and logs it: the first at once,
+   * then one line a minute while they continue. Returns the Retry-After seconds to answer with.
+   */
+  refuse(reason: RefusalReason): number {
+    this.#refused[reason]++;
+    this.#refusalsUnlogged++;
+    const now = Date.now();
+    if (now - this.#refusalWarnedAt >= REFUSAL_WARNING_EVERY_MS) {
+      this.#refusalWarnedAt = now;
+      const requests = this.#refusalsUnlogged;
+      this.#refusalsUnlogged = 0;
+      try {
+        this.#log.warn(
+          { reason, requests, refused: { ...this.#refused } },
+          'Audit refused requests (503) before their handlers ran: their events could not be kept',
+        );
+      } catch {
+        // counted above; a logger that throws does not reach the request
+      }
+    }
+    // No durable path: OpenSearch is asked again after the breaker's cooldown at the latest.
+    return reason === 'spool_full' || reason === 'spool_error'
+      ? Math.max(1, Math.ceil(Math.min(this.config.breakerCooldownSeconds, 60)))
+      : 1;
+  }
+
+  /**
+   * @internal Records the intent of a durable route and resolves once it is durable (acknowledged
+   * by OpenSearch or synced in the spool) with its event id, or with why the request must be
+   * refused: not queued, lost, or not durable within AUDIT_DURABLE_TIMEOUT_MS. Never rejects, and
+   * never blocks the thread while it waits: the worker's report arrives as a message.
+   */
+  intent(event: CapturedEvent): Promise<IntentOutcome> {
+    const seq = this.#seq;
+    const drops = this.#drops;
+    const fullBefore = drops.ring_full;
+    const lostBefore = drops.too_large + drops.encode_error;
+    this.capture(event);
+    // capture() takes the sequence number, unless the audit is closed (nothing written then).
+    if (this.#seq === seq) return Promise.resolve({ refused: 'closed' });
+    if (drops.ring_full !== fullBefore) return Promise.resolve({ refused: 'ring_full' });
+    if (drops.too_large + drops.encode_error !== lostBefore)
+      return Promise.resolve({ refused: 'intent_lost' });
+    const id = eventId(event.ts, seq, this.#instance);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#intents.delete(id);
+        resolve({ id, refused: 'durable_timeout' });
+      }, this.config.durableTimeoutMs);
+      this.#intents.set(id, (kept) => {
+        clearTimeout(timer);
+        this.#intents.delete(id);
+        resolve(kept ? { id } : { id, refused: 'intent_lost' });
+      });
+    });
+  }
+
+  #onDurable(m: DurableMessage): void {
+    for (const id of m.kept) this.#intents.get(id)?.(true);
+    for (const id of m.lost) this.#intents.get(id)?.(false);
   }
 
   /**

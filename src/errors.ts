@@ -10,6 +10,8 @@ export const codes = {
   AUDIT_ERR_CLOSE_TIMEOUT: 'close() reached its deadline with events not yet acknowledged or spooled',
   AUDIT_ERR_TENANT_MAPPING:
     'An audit index maps organization_id as something other than a keyword, so a reader cannot keep organizations apart',
+  AUDIT_ERR_UNAVAILABLE:
+    'The audit trail cannot record this request now (AUDIT_FAILURE_MODE=closed, or a durable route whose intent event was not stored in time): it was answered 503 before its handler ran; retry after Retry-After',
   AUDIT_ERR_WORKER_FILE: 'The compiled worker file is missing (run npm run build in a source checkout)',
 } as const;
 

@@ -59,7 +59,22 @@ export interface CapturedEvent {
   bodyTruncated: boolean;
   /** Name of the error the handler threw, '' when none. */
   error: string;
+  /** Phase.NONE for a plain event; RECEIVED for a durable route's intent, COMPLETED for its completion. */
+  phase: Phase;
+  /** The intent's event id on a COMPLETED event, '' otherwise. */
+  intentId: string;
 }
+
+/** The phase of an event of a durable route (AUDIT_DURABLE_PATHS, auditAs({ durable: true })). */
+export const Phase = {
+  /** An ordinary event: the request's completion, no intent before it. */
+  NONE: 0,
+  /** The intent, stored before the handler runs: who, tenant, action, target, request id. */
+  RECEIVED: 1,
+  /** The completion of a request whose intent was stored; names the intent's event id. */
+  COMPLETED: 2,
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** Field order on the wire. Changing it changes the frame format of both threads at once. */
 export const FIELDS = [
@@ -87,6 +102,8 @@ export const FIELDS = [
   'bodySize',
   'bodyTruncated',
   'error',
+  'phase',
+  'intentId',
 ] as const satisfies readonly (keyof CapturedEvent)[];
 
 // copyBuffers: a bytes body is its own copy, never a view into the scratch below.
@@ -142,5 +159,7 @@ export function decodeEvent(frame: Uint8Array): CapturedEvent {
     bodySize: r[21],
     bodyTruncated: r[22],
     error: r[23],
+    phase: r[24],
+    intentId: r[25],
   } as CapturedEvent;
 }

@@ -204,3 +204,25 @@ export const CHAIN_HEAD_SLOTS = 8192;
 export function createChainHeadsBuffer(shards: number): SharedArrayBuffer {
   return new SharedArrayBuffer(shards * CHAIN_HEAD_SLOTS * ChainHeads.SLOT_BYTES);
 }
+
+/**
+ * Whether each shard's worker has a durable path for new events (AUDIT_FAILURE_MODE=closed reads
+ * it before every request): one Int32 per shard, written by the worker, read by the main thread.
+ * 0 (KEEPS): OpenSearch is taking events, or the spool is writable with room. Otherwise the reason
+ * none is: OpenSearch is not taking events and the spool is full (SPOOL_FULL) or cannot be written
+ * (SPOOL_ERROR).
+ */
+export const Durability = {
+  KEEPS: 0,
+  SPOOL_FULL: 1,
+  SPOOL_ERROR: 2,
+  /** Before the worker's first probe: not known yet, so not kept. */
+  UNKNOWN: 3,
+} as const;
+export type Durability = (typeof Durability)[keyof typeof Durability];
+
+export function createDurabilityBuffer(shards: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(shards * 4);
+  new Int32Array(buffer).fill(Durability.UNKNOWN);
+  return buffer;
+}

@@ -14,6 +14,14 @@ import {
 } from '../capture/body.js';
 import { buildEvent, handOver, lastResort, nodeHeader, type RequestParts } from '../capture/build-event.js';
 import {
+  declareDurableRoute,
+  durableRoutesDeclared,
+  intentEvent,
+  type RefusalReason,
+  refusalBody,
+  UNROUTED_INTENT_ACTION,
+} from '../capture/durable.js';
+import {
   type AuditOverride,
   addNote,
   errorName,
@@ -22,7 +30,13 @@ import {
   parseLength,
 } from '../capture/request-fields.js';
 import { type RouteAction, RouteActionCache } from '../capture/route-action.js';
-import type { CapturedEvent } from '../event.js';
+import { type CapturedEvent, Phase } from '../event.js';
+
+/**
+ * Records a durable route's intent (`route`: the route's pattern from auditAs, undefined before
+ * routing); once it is durable calls `next`, else answers 503.
+ */
+type DurableGate = (req: Request, res: Response, route: string | undefined, next: () => void) => void;
 
 /**
  * Options of expressAudit(): where the principal and the client address come from.
@@ -188,6 +202,82 @@ interface Adapter {
   clientIp: (req: Request) => string | undefined;
 }
 
+/** Answers 503 to a request refused before its handler ran, counted with its reason. */
+function refuse(audit: Audit, res: Response, reason: RefusalReason): void {
+  const retryAfter = audit.refuse(reason);
+  try {
+    res.status(503).set('Retry-After', String(retryAfter)).json(refusalBody(reason));
+  } catch {
+    // A response already under way (headers sent): nothing more can be said to the client.
+  }
+}
+
+/**
+ * Records the intent of a durable route and waits (without blocking) until it is durable; then
+ * calls `next`, or answers 503 when it is not. Sets res.locals.auditIntent once it is queued.
+ */
+function recordIntent(
+  a: Adapter,
+  req: Request,
+  res: Response,
+  route: string | undefined,
+  next: () => void,
+): void {
+  let event: CapturedEvent;
+  try {
+    const method = req.method;
+    const url = req.originalUrl ?? req.url ?? '';
+    const path = pathOf(url);
+    let notes = '';
+    let who: Principal | undefined;
+    try {
+      who = a.resolve(req, res);
+    } catch (err) {
+      notes = addNote(notes, 'principal', err);
+    }
+    let ip: string | undefined;
+    try {
+      ip = a.clientIp(req) ?? req.socket?.remoteAddress;
+    } catch (err) {
+      notes = addNote(notes, 'client ip', err);
+    }
+    event = intentEvent({
+      ts: Date.now(),
+      method,
+      path,
+      url,
+      route: route ?? '',
+      derived: route
+        ? a.routes.get(method, route)
+        : { action: UNROUTED_INTENT_ACTION, param: '', prefix: path },
+      params: req.params,
+      param: expressParam,
+      override: res.locals.auditOverride as AuditOverride | undefined,
+      who,
+      status: 0,
+      durationMs: 0,
+      headers: req.headers,
+      header: nodeHeader,
+      clientIp: ip,
+      contentType: '',
+      body: undefined,
+      error: '',
+      notes,
+    });
+    if (notes !== '') a.audit.countError('capture', lastNoteWithMessage());
+  } catch (err) {
+    // No intent, no handler: the route asked for one.
+    a.audit.countError('capture', `intent could not be built: ${errorName(err)}`);
+    refuse(a.audit, res, 'intent_lost');
+    return;
+  }
+  a.audit.intent(event).then((outcome) => {
+    if (outcome.id !== undefined) res.locals.auditIntent = outcome.id;
+    if (outcome.refused === undefined) next();
+    else refuse(a.audit, res, outcome.refused);
+  });
+}
+
 /**
  * Records the request once its response finished or its connection closed. Every part is read on
  * its own: one that fails leaves a safe default and a note in the event's `error` (or a body
@@ -202,6 +292,7 @@ function record(
   t0: number,
   path: string,
   url: string,
+  durable: boolean,
 ) {
   const startedAt = performance.now();
   const r = req as unknown as Observed;
@@ -289,6 +380,13 @@ function record(
     };
     event = buildEvent(parts);
     notes = parts.notes;
+    if (durable) {
+      const intentId = res.locals.auditIntent;
+      if (typeof intentId === 'string' && intentId !== '') {
+        event.phase = Phase.COMPLETED;
+        event.intentId = intentId;
+      }
+    }
   } catch (err) {
     notes = addNote(notes, 'request', err);
     event = lastResort(ts, method, path, status, startedAt - t0, notes);
@@ -325,6 +423,10 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
     };
   }
 
+  const failClosed = audit.failClosed;
+  const isDurable = audit.isDurable;
+  const gate: DurableGate = (req, res, route, go) => recordIntent(adapter, req, res, route, go);
+
   return function auditRequest(req: Request, res: Response, next: NextFunction) {
     // The whole path as the client sent it: req.path lacks the mount path of the audit (or of the
     // router it sits in), and req.baseUrl changes as the request goes through routers.
@@ -334,6 +436,14 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
       next();
       return;
     }
+    if (failClosed) {
+      const reason = audit.admission();
+      if (reason !== undefined) {
+        refuse(audit, res, reason);
+        return;
+      }
+    }
+    const durable = isDurable !== undefined || durableRoutesDeclared();
     const ts = Date.now();
     const t0 = performance.now();
     const seen: RouteSeen = { observed: false, route: undefined, base: undefined, params: undefined };
@@ -348,8 +458,15 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
     res.on('close', () => {
       // A scrape of the metrics the audit serves (expressMetrics) is not an event.
       if (scrapes.has(req)) return;
-      record(adapter, req, res, seen, ts, t0, path, url);
+      record(adapter, req, res, seen, ts, t0, path, url, durable);
     });
+    // A durable path's intent, before any other middleware or handler; refused, the request is
+    // answered 503 here (and recorded at 'close', naming the intent if one was queued).
+    if (isDurable?.(path)) {
+      gate(req, res, undefined, next);
+      return;
+    }
+    if (durableRoutesDeclared()) res.locals.auditGate = gate;
     next();
   };
 }
@@ -361,9 +478,23 @@ export function expressAudit(audit: Audit, options: ExpressAuditOptions = {}): R
  * app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), handler);
  */
 export function auditAs(override: AuditOverride): RequestHandler {
-  return function auditOverride(_req: Request, res: Response, next: NextFunction) {
+  if (override.durable !== true) {
+    return function auditOverride(_req: Request, res: Response, next: NextFunction) {
+      res.locals.auditOverride = override;
+      next();
+    };
+  }
+  declareDurableRoute();
+  return function auditDurable(req: Request, res: Response, next: NextFunction) {
     res.locals.auditOverride = override;
-    next();
+    // No gate: the audit is disabled or skips this path (AUDIT_ENABLED=false, an excluded path).
+    const gate = res.locals.auditGate as DurableGate | undefined;
+    if (gate === undefined) {
+      next();
+      return;
+    }
+    const route = req.route?.path;
+    gate(req, res, typeof route === 'string' ? `${req.baseUrl ?? ''}${route}` : undefined, next);
   };
 }
 

@@ -22,6 +22,14 @@ import {
   type RequestParts,
 } from '../capture/build-event.js';
 import {
+  declareDurableRoute,
+  durableRoutesDeclared,
+  intentEvent,
+  type RefusalReason,
+  refusalBody,
+  UNROUTED_INTENT_ACTION,
+} from '../capture/durable.js';
+import {
   type AuditOverride,
   addNote,
   errorName,
@@ -30,7 +38,10 @@ import {
   parseLength,
 } from '../capture/request-fields.js';
 import { type RouteAction, RouteActionCache } from '../capture/route-action.js';
-import type { CapturedEvent } from '../event.js';
+import { type CapturedEvent, Phase } from '../event.js';
+
+/** Records a durable route's intent; resolves with the 503 to answer, or undefined to go on. */
+type DurableGate = (c: Context, route: string | undefined) => Promise<Response | undefined>;
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -38,6 +49,10 @@ declare module 'hono' {
     auditOverride?: AuditOverride;
     /** Who made the request; set it in your auth middleware and the audit uses it. */
     auditPrincipal?: Principal;
+    /** @internal The audit's durable gate, for auditAs({ durable: true }). */
+    auditGate?: DurableGate;
+    /** @internal The event id of this request's durable intent. */
+    auditIntent?: string;
   }
 }
 
@@ -218,19 +233,36 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     };
   }
 
+  const failClosed = audit.failClosed;
+  const isDurable = audit.isDurable;
+  const gate: DurableGate = (c, route) => recordIntent(audit, c, route, resolve, clientIp, routes);
+
   return async function auditRequest(c, next) {
     const path = c.req.path;
     if (audit.isExcluded(path)) return next();
+    if (failClosed) {
+      const reason = audit.admission();
+      if (reason !== undefined) return refusal(c, audit, reason);
+    }
     const ts = Date.now();
     const t0 = performance.now();
     const ownIndex = c.req.routeIndex;
-    await next();
+    // A durable path's intent, before any other middleware or handler: refused, the request is
+    // answered 503 here, and its event (naming the intent, if one was queued) recorded below.
+    const refused = isDurable?.(path) ? await gate(c, undefined) : undefined;
+    if (refused) c.res = refused;
+    else {
+      if (durableRoutesDeclared()) c.set('auditGate', gate);
+      await next();
+    }
     // A scrape of the metrics the audit serves (honoMetrics) is not an event, wherever it is mounted.
     if (scrapes.has(c.req.raw)) return;
     const doneAt = performance.now();
     // The reads live in a plain function, so this async function's frame (kept on the heap across
     // its awaits) holds a handful of values, not every local of the capture.
     const parts = readParts(c, ownIndex, resolve, clientIp, routes, maxBody, ts, path, doneAt - t0);
+    if (typeof parts !== 'string' && (isDurable || durableRoutesDeclared()))
+      parts.intentId = c.get('auditIntent') ?? '';
     // The hot-path clock: the capture's own work, without the (microtask) wait for a cached body.
     let startedAt = doneAt;
     if (typeof parts !== 'string' && parts.body instanceof Promise) {
@@ -245,6 +277,79 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     }
     finish(audit, parts, ts, c, path, doneAt - t0, startedAt);
   };
+}
+
+/** The 503 of a request refused before its handler ran, counted with its reason. */
+function refusal(c: Context, audit: Audit, reason: RefusalReason): Response {
+  const retryAfter = audit.refuse(reason);
+  return c.json(refusalBody(reason), 503, { 'Retry-After': String(retryAfter) });
+}
+
+/**
+ * Records the intent of a durable route and waits (without blocking) until it is durable. `route`
+ * is the route's pattern from auditAs, undefined for AUDIT_DURABLE_PATHS (before routing: the
+ * intent's action is then `request.received` unless the override names one). Sets `auditIntent`
+ * once the intent is queued; resolves with the 503 to answer when it is not durable.
+ */
+async function recordIntent(
+  audit: Audit,
+  c: Context,
+  route: string | undefined,
+  resolve: (c: Context) => Principal | undefined,
+  clientIp: (c: Context) => string | undefined,
+  routes: RouteActionCache,
+): Promise<Response | undefined> {
+  let event: CapturedEvent;
+  try {
+    const raw = c.req.raw;
+    const method = raw.method;
+    const incoming = (c.env as NodeEnv | undefined)?.incoming;
+    const path = c.req.path;
+    let notes = '';
+    let who: Principal | undefined;
+    try {
+      who = resolve(c);
+    } catch (err) {
+      notes = addNote(notes, 'principal', err);
+    }
+    let ip: string | undefined;
+    try {
+      ip = clientIp(c);
+    } catch (err) {
+      notes = addNote(notes, 'client ip', err);
+    }
+    event = intentEvent({
+      ts: Date.now(),
+      method,
+      path,
+      url: raw.url,
+      route: route ?? '',
+      derived: route
+        ? routes.get(method, route)
+        : { action: UNROUTED_INTENT_ACTION, param: '', prefix: path },
+      params: c.req,
+      param: honoParam,
+      override: c.get('auditOverride'),
+      who,
+      status: 0,
+      durationMs: 0,
+      headers: incoming ? incoming.headers : raw.headers,
+      header: incoming ? nodeHeader : fetchHeader,
+      clientIp: ip,
+      contentType: '',
+      body: undefined,
+      error: '',
+      notes,
+    });
+    if (notes !== '') audit.countError('capture', lastNoteWithMessage());
+  } catch (err) {
+    // No intent, no handler: the route asked for one.
+    audit.countError('capture', `intent could not be built: ${errorName(err)}`);
+    return refusal(c, audit, 'intent_lost');
+  }
+  const outcome = await audit.intent(event);
+  if (outcome.id !== undefined) c.set('auditIntent', outcome.id);
+  return outcome.refused === undefined ? undefined : refusal(c, audit, outcome.refused);
 }
 
 /** RequestParts whose body may still be a cached read (it settles within a microtask or two). */
@@ -368,6 +473,10 @@ function finish(
     try {
       // The body has settled: the caller awaited it.
       event = buildEvent(parts as RequestParts);
+      if (parts.intentId) {
+        event.phase = Phase.COMPLETED;
+        event.intentId = parts.intentId;
+      }
       notes = parts.notes;
     } catch (err) {
       notes = addNote(parts.notes, 'request', err);
@@ -402,8 +511,19 @@ function statusOf(c: Context): number {
  * app.post('/policies/:id/evaluate', auditAs({ action: 'policies.evaluate' }), handler);
  */
 export function auditAs(override: AuditOverride): MiddlewareHandler {
-  return async function auditOverride(c, next) {
+  if (override.durable !== true) {
+    return async function auditOverride(c, next) {
+      c.set('auditOverride', override);
+      await next();
+    };
+  }
+  declareDurableRoute();
+  return async function auditDurable(c, next) {
     c.set('auditOverride', override);
+    // No gate: the audit is disabled or skips this path (AUDIT_ENABLED=false, an excluded path).
+    const gate = c.get('auditGate');
+    const refused = gate && (await gate(c, c.req.routePath));
+    if (refused) return refused;
     await next();
   };
 }

@@ -3,7 +3,7 @@
 // target fallbacks, the trace id, the body fields, and what happens when a part cannot be read
 // (a safe default and a note in `error`: the event is kept with what is known).
 import type { Audit } from '../audit.js';
-import { BodyKind, type CapturedEvent } from '../event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../event.js';
 import type { BodyCapture } from './body.js';
 import {
   type AuditOverride,
@@ -49,6 +49,8 @@ export interface RequestParts {
   body: BodyCapture | undefined;
   /** Name of the error the handler threw, '' when none. */
   error: string;
+  /** The event id of this request's durable intent, '' (or absent) when it had none. */
+  intentId?: string;
   /**
    * What the adapter could not read ('' when it read everything). buildEvent appends to it what it
    * could not read itself, so after the call a non-empty value means the capture was incomplete.
@@ -151,6 +153,8 @@ export function buildEvent(p: RequestParts): CapturedEvent {
     bodySize: p.body?.size ?? -1,
     bodyTruncated: p.body?.truncated ?? false,
     error: cap(notes === '' ? p.error : p.error === '' ? notes : `${p.error}; ${notes}`, CAP.id),
+    phase: Phase.NONE,
+    intentId: '',
   };
 }
 
@@ -192,6 +196,8 @@ export function minimalEvent(
     bodySize: -1,
     bodyTruncated: false,
     error: cap(error, CAP.id),
+    phase: Phase.NONE,
+    intentId: '',
   };
 }
 

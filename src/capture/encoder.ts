@@ -1,6 +1,6 @@
 // Encodes a captured event into its ring frame on the main thread: the msgpack array of FIELDS
 // (src/event.ts), written by hand for the one shape it has. A general encoder (msgpackr) checks
-// every value's type, manages its buffer and returns a fresh view per call; here the 24 fields are
+// every value's type, manages its buffer and returns a fresh view per call; here the 26 fields are
 // written in order into one reused buffer, ASCII strings byte by byte, and the frame is copied into
 // the ring from there. Measured in the server this took the encoder from 2.5 to under 1 µs per GET
 // (bench/results/profile-hono.md). The worker decodes with msgpackr (decodeEvent): the bytes are
@@ -85,6 +85,9 @@ export class EventEncoder {
     this.#number(e.bodySize);
     this.#buf[this.#pos++] = e.bodyTruncated ? 0xc3 : 0xc2;
     if (!this.#string(e.error)) return -1;
+    if (!this.#room(2)) return -1;
+    this.#number(e.phase);
+    if (!this.#string(e.intentId)) return -1;
     return this.#pos;
   }
 

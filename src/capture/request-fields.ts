@@ -96,4 +96,12 @@ export interface Principal {
 export interface AuditOverride {
   action?: string;
   target?: string;
+  /**
+   * Run the handler only once an intent event (phase `received`: who, tenant, action, target,
+   * request id) is durable, acknowledged by OpenSearch or synced in the spool; else answer 503
+   * (`AUDIT_ERR_UNAVAILABLE`) within AUDIT_DURABLE_TIMEOUT_MS without running it. The request's
+   * own event (phase `completed`) then names the intent's event id. Put auditAs after your auth
+   * middleware so the intent knows who is asking.
+   */
+  durable?: boolean;
 }

@@ -8,6 +8,7 @@ import { deadLetters } from './commands/dead-letters.js';
 import { count, search, tail } from './commands/events.js';
 import { health } from './commands/health.js';
 import { indices } from './commands/indices.js';
+import { intents } from './commands/intents.js';
 import { keys } from './commands/keys.js';
 import { policy, role, template } from './commands/payloads.js';
 import { setup } from './commands/setup.js';
@@ -24,6 +25,7 @@ export const commands: Record<string, Command> = {
   search,
   tail,
   verify,
+  intents,
   keys,
   indices,
   spool,

@@ -3,6 +3,9 @@
 
 export type IndexRotation = 'daily' | 'weekly' | 'monthly';
 
+/** AUDIT_FAILURE_MODE: whether a request goes on (`open`) or is refused (`closed`) when its event cannot be kept. */
+export type FailureMode = 'open' | 'closed';
+
 /**
  * Where and how to reach OpenSearch. Each field falls back to its `AUDIT_OPENSEARCH_*` variable.
  * The address is given one of two ways: `url`, or `host` and `port`.
@@ -87,6 +90,21 @@ export interface AuditOptions {
   maxQueueSize?: number;
   /** Path globs not audited, each starting with '/'. `AUDIT_EXCLUDED_PATHS` (comma list); default []. */
   excludedPaths?: readonly string[];
+  /**
+   * What a request meets when its event cannot be kept (the ring full, or OpenSearch down and the
+   * spool full or unwritable). `'open'` (default): it goes on, and the event is dropped and
+   * counted. `'closed'`: it is answered 503 with `Retry-After` and `AUDIT_ERR_UNAVAILABLE` before
+   * its handler runs, and counted in `audit_requests_refused_total`. `AUDIT_FAILURE_MODE`.
+   */
+  failureMode?: FailureMode;
+  /**
+   * Path globs (like excludedPaths) whose handlers run only once an intent event (phase
+   * `received`) is durable: acknowledged by OpenSearch or synced in the spool; else 503.
+   * `AUDIT_DURABLE_PATHS`; default []. Per route: `auditAs({ durable: true })`.
+   */
+  durablePaths?: readonly string[];
+  /** Longest wait for an intent to be durable, ms. `AUDIT_DURABLE_TIMEOUT_MS`; default 2000. */
+  durableTimeoutMs?: number;
   /** First part of index names. `AUDIT_INDEX_PREFIX`; default 'audit'. */
   indexPrefix?: string;
   /** `AUDIT_INDEX_ROTATION`; default 'daily'. */
@@ -180,6 +198,9 @@ export interface AuditConfig {
   readonly maxBodySize: number;
   readonly maxQueueSize: number;
   readonly excludedPaths: readonly string[];
+  readonly failureMode: FailureMode;
+  readonly durablePaths: readonly string[];
+  readonly durableTimeoutMs: number;
   readonly indexPrefix: string;
   readonly indexRotation: IndexRotation;
   readonly retryAttempts: number;

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { signingKeyFromPem } from '../chain/checkpoint.js';
 import { compileSecretPattern } from '../redact/rules.js';
-import type { IndexRotation } from './options.js';
+import type { FailureMode, IndexRotation } from './options.js';
 
 export const INVALID = Symbol('invalid');
 export type Parsed<T> = T | typeof INVALID;
@@ -285,6 +285,8 @@ export const pathList: Parser<readonly string[]> = {
 };
 
 export const rotation = oneOf<IndexRotation>('daily', 'weekly', 'monthly');
+
+export const failureMode = oneOf<FailureMode>('open', 'closed');
 
 export const KEY_NAME = /^[^\s,]{1,100}$/;
 export const keyList: Parser<readonly string[]> = {

@@ -163,6 +163,7 @@ export function describeConfig(config: AuditConfig): Record<string, unknown> {
       password: password === undefined ? undefined : '***',
     },
     excludedPaths: [...config.excludedPaths],
+    durablePaths: [...config.durablePaths],
   };
 }
 

@@ -86,6 +86,8 @@ export interface MetricsSource {
   hotPath: Histogram;
   dropped(): Record<string, number>;
   errors(): Record<string, number>;
+  /** Requests answered 503 before their handlers ran, by reason (closed mode, durable routes). */
+  refused(): Record<string, number>;
   queueSize(): number;
   ringBytes(): { used: number; capacity: number };
   workers(): { alive: number; restarts: number };
@@ -122,6 +124,12 @@ export function registerMetrics(registry: Registry, src: MetricsSource): () => v
       'Audit events lost or failed, and audit-internal errors, by reason',
       'counter',
       () => byLabel('reason', src.errors()),
+    ),
+    new SnapshotMetric(
+      'audit_requests_refused_total',
+      'Requests answered 503 before their handlers ran because their events could not be kept (AUDIT_FAILURE_MODE=closed, durable routes), by reason',
+      'counter',
+      () => byLabel('reason', src.refused()),
     ),
     new SnapshotMetric(
       'audit_queue_size',

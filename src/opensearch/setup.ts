@@ -304,7 +304,8 @@ export async function ensureIndex(client: Client, index: string): Promise<'creat
   const answer = await send(client, 'PUT', path, { mappings: eventMappings });
   if (ok(answer)) return 'created';
   if (answer.statusCode === 400 && /resource_already_exists_exception/.test(JSON.stringify(answer.body))) {
-    // An index created by an earlier version lacks the chain's fields, and verify sorts by them.
+    // An index created by an earlier version lacks the chain's fields (verify sorts by them) and
+    // the durable routes' (intents are found by them).
     // Adding fields is always allowed; a writer role without the mapping permission is refused,
     // and then `pdaas-audit setup` (an admin) adds them.
     await send(client, 'PUT', `${path}/_mapping`, chainMappings).catch(() => undefined);

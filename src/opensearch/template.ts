@@ -56,16 +56,22 @@ export const eventMappings = {
     chain_seq: { type: 'long' },
     chain_prev: { type: 'keyword', index: false },
     chain_hash: { type: 'keyword', index: false },
+    // Durable routes: an intent (phase `received`) and its completion (`completed`, naming the
+    // intent's event_id); `pdaas-audit intents` finds intents no completion names.
+    phase: { type: 'keyword' },
+    intent_id: { type: 'keyword' },
   },
 } as const;
 
-/** The chain's fields alone: added to an audit index created before the chain existed. */
+/** The fields added since the first release: put on an audit index created before they existed. */
 export const chainMappings = {
   properties: {
     chain_id: eventMappings.properties.chain_id,
     chain_seq: eventMappings.properties.chain_seq,
     chain_prev: eventMappings.properties.chain_prev,
     chain_hash: eventMappings.properties.chain_hash,
+    phase: eventMappings.properties.phase,
+    intent_id: eventMappings.properties.intent_id,
   },
 } as const;
 

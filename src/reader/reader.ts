@@ -83,6 +83,8 @@ const TAIL_LATE_MS = 5 * 60_000;
 const TAIL_PAGE = 1000;
 /** Entries per page when verifying: large pages keep the round trips few (search_after has no window limit). */
 const CHAIN_PAGE = 5000;
+/** Intents per page of unfinishedIntents(); each page costs one more search for its completions. */
+const INTENT_PAGE = 1000;
 /** How long a successful check of the tenant field's mapping holds. */
 const TENANT_CHECK_MS = 60_000;
 const FILTER_KEYS = new Set(['from', 'to', 'actorId', 'action', 'target', 'status', 'outcome']);
@@ -548,6 +550,79 @@ export class AuditReader {
       if (hits.length < CHAIN_PAGE) return out;
       after = hits.at(-1)?.sort;
     }
+  }
+
+  /**
+   * The intents of durable routes (phase `received`) that no completion names, oldest first: a
+   * request whose handler started and never finished (the process died inside it), or whose
+   * completion is not stored yet. `from`/`to` bound the intents' time; completions are looked for
+   * at any time. A completion becomes searchable after its index refreshes (the template's
+   * refresh_interval), so a request that just finished may show until then. At most `limit`
+   * (default 1000) intents are returned.
+   *
+   * @example
+   * const open = await reader.unfinishedIntents({ from: Date.now() - 86_400_000 });
+   * for (const e of open) console.log(e.event_id, e.action, e.actor_id);
+   */
+  async unfinishedIntents(
+    filter: Pick<EventFilter, 'from' | 'to'> = {},
+    opts: { limit?: number } = {},
+  ): Promise<Record<string, unknown>[]> {
+    const limit = opts.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+      invalid('reader intents limit must be an integer from 1 to 100000');
+    await this.#checkTenantField();
+    const out: Record<string, unknown>[] = [];
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await this.#client.search({
+        ...this.#scope(),
+        body: {
+          size: INTENT_PAGE,
+          query: {
+            bool: {
+              filter: [
+                { term: { organization_id: this.organizationId } },
+                { term: { phase: 'received' } },
+                ...filterClauses({ from: filter.from, to: filter.to }),
+              ],
+            },
+          },
+          sort: [{ occurred_at: 'asc' }, { event_id: 'asc' }],
+          ...(after !== undefined && { search_after: after }),
+        },
+      } as never);
+      const hits = (res.body as { hits: { hits: { _source: Record<string, unknown>; sort: unknown[] }[] } })
+        .hits.hits;
+      if (hits.length === 0) return out;
+      const ids = hits.map((h) => String(h._source.event_id));
+      const done = await this.#completed(ids);
+      for (const h of hits) {
+        if (done.has(String(h._source.event_id))) continue;
+        out.push(h._source);
+        if (out.length >= limit) return out;
+      }
+      if (hits.length < INTENT_PAGE) return out;
+      after = hits.at(-1)?.sort;
+    }
+  }
+
+  /** Which of these intents a stored completion names. */
+  async #completed(ids: string[]): Promise<Set<string>> {
+    const res = await this.#client.search({
+      ...this.#scope(),
+      body: {
+        size: ids.length,
+        _source: ['intent_id'],
+        query: {
+          bool: {
+            filter: [{ term: { organization_id: this.organizationId } }, { terms: { intent_id: ids } }],
+          },
+        },
+      },
+    } as never);
+    const hits = (res.body as { hits: { hits: { _source: { intent_id?: string } }[] } }).hits.hits;
+    return new Set(hits.map((h) => String(h._source.intent_id)));
   }
 
   /** Closes the client this reader made; a client passed in `ReaderOptions.client` stays open. */

@@ -83,6 +83,16 @@ export class RingProducer {
     return WriteResult.OK;
   }
 
+  /**
+   * Whether another event fits now: under the event limit, with `bytes` free. Reads the consumer's
+   * cursors afresh (AUDIT_FAILURE_MODE=closed asks before each request).
+   */
+  hasRoom(bytes: number): boolean {
+    if ((this.#events - (Atomics.load(this.#header, Ring.RELEASED_EVENTS) >>> 0)) >>> 0 >= this.#maxEvents)
+      return false;
+    return ((this.#write - (Atomics.load(this.#header, Ring.RELEASE) >>> 0)) >>> 0) + bytes <= this.capacity;
+  }
+
   /** Bytes published but not yet released. */
   usedBytes(): number {
     return (this.#write - (Atomics.load(this.#header, Ring.RELEASE) >>> 0)) >>> 0;

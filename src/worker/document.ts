@@ -5,9 +5,15 @@ import { bodyFormat } from '../capture/body.js';
 import { canonicalJson, entryHash } from '../chain/hash.js';
 import type { ChainSequencer } from '../chain/sequencer.js';
 import type { IndexRotation } from '../config/options.js';
-import { BodyKind, type CapturedEvent, NO_ORGANIZATION } from '../event.js';
+import { BodyKind, type CapturedEvent, NO_ORGANIZATION, Phase } from '../event.js';
 import { redactSegments } from '../redact/path.js';
 import { nullObject, type Sanitizer } from '../redact/sanitizer.js';
+
+/** The stored `phase` of each Phase; none on an ordinary event. */
+const PHASE_NAMES: Record<number, string | undefined> = {
+  [Phase.RECEIVED]: 'received',
+  [Phase.COMPLETED]: 'completed',
+};
 
 /** How the adapters start a note of their own in the event's error field. */
 const AUDIT_NOTE = 'audit: ';
@@ -250,6 +256,7 @@ export function toDocument(
   // Stored under a named placeholder, so that these events can be found (NO_ORGANIZATION).
   const organization = wellFormed(e.organizationId) || NO_ORGANIZATION;
   const at = chain?.next(organization);
+  const received = e.phase === Phase.RECEIVED;
   s.takeIndexKeys();
   // Keys in canonical order: see hash.ts before adding one.
   const source: Record<string, unknown> = {
@@ -270,19 +277,25 @@ export function toDocument(
     error: wellFormed(e.error) || undefined,
     event_id: id,
     host: ctx.host,
+    intent_id: e.intentId || undefined,
     occurred_at: isoTime(e.ts),
     organization_id: organization,
     // A handler error makes a failure; the adapter's own notes ('audit: principal unreadable ...',
-    // after the handler's error if any) do not turn a 2xx into one.
-    outcome: e.status >= 400 || (e.error !== '' && !e.error.startsWith(AUDIT_NOTE)) ? 'failure' : 'success',
+    // after the handler's error if any) do not turn a 2xx into one. An intent has no outcome yet.
+    outcome: received
+      ? undefined
+      : e.status >= 400 || (e.error !== '' && !e.error.startsWith(AUDIT_NOTE))
+        ? 'failure'
+        : 'success',
+    phase: PHASE_NAMES[e.phase],
     request_body: parseBody(e, s, ctx.maxBodySize),
     request_body_truncated: e.bodyTruncated || undefined,
     request_id: wellFormed(e.requestId) || undefined,
     request_method: wellFormed(e.method),
     request_path: pathText(e.path, s, secrets),
     request_query: parseQuery(e.query, s),
-    response_duration_ms: Math.round(e.durationMs * 1000) / 1000,
-    response_status_code: e.status,
+    response_duration_ms: received ? undefined : Math.round(e.durationMs * 1000) / 1000,
+    response_status_code: received ? undefined : e.status,
     route: wellFormed(e.route) || undefined,
     service: ctx.service,
     service_version: ctx.serviceVersion,

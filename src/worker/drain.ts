@@ -14,14 +14,15 @@ import { ChainSequencer } from '../chain/sequencer.js';
 import { Breaker } from '../delivery/breaker.js';
 import { BulkSink, type Log } from '../delivery/bulk-sink.js';
 import { decodeEvent } from '../event.js';
-import { CHAIN_HEAD_SLOTS, eventsPerShard, Stat } from '../layout.js';
+import { CHAIN_HEAD_SLOTS, Durability, eventsPerShard, Stat } from '../layout.js';
 import { readRow, StatRow } from '../metrics/stat-row.js';
 import { createClient } from '../opensearch/client.js';
 import { Sanitizer } from '../redact/sanitizer.js';
 import { RingConsumer } from '../ring/consumer.js';
 import { Spool } from '../spool/spool.js';
 import { type AuditDocument, type DocumentContext, IndexNamer, toDocument } from './document.js';
-import type { DrainTask, LogMessage } from './task.js';
+import { DurabilityWatch } from './durability.js';
+import type { DrainTask, DurableMessage, LogMessage } from './task.js';
 
 /** After a wake, wait this long before draining, so a burst costs one wake, not one per event. */
 const COALESCE_MS = 2;
@@ -153,6 +154,20 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     log('error', 'Spool folder unusable', { dir: cfg.spoolDir, error: (err as Error).message });
   }
   stats.set(Stat.SPOOL_BYTES, spool.bytes);
+  // Closed mode only: open mode reads no durability, so it pays for no probe.
+  const durability = task.durability
+    ? new DurabilityWatch({
+        cells: task.durability,
+        shard,
+        spoolDir: cfg.spoolDir,
+        spoolMaxBytes: Math.floor(cfg.spoolMaxBytes / cfg.workers),
+        spoolBytes: () => spool.bytes,
+        client: sink?.client,
+        breaker,
+        pingTimeoutMs: Math.min(2000, cfg.opensearch.timeoutSeconds * 1000),
+      })
+    : undefined;
+  await durability?.probe();
   const intervalMs = cfg.flushIntervalSeconds * 1000;
   const maxEvents = eventsPerShard(cfg.maxQueueSize, cfg.workers);
   let spilling = false;
@@ -161,6 +176,8 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   let batchBytes = 0;
   let firstAt = 0;
   let undecodable = 0;
+  /** Intents (durable routes) in the batch: a handler waits for each, so the batch goes at once. */
+  let intents = 0;
   /** Events delivered by the replay run under way (from the first delivered to an empty spool), or undefined. */
   let replayRun: number | undefined;
 
@@ -196,14 +213,30 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     try {
       const written = await spool.append(docs);
       if (written < docs.length) log('error', 'Spool full: events dropped', { count: docs.length - written });
+      durability?.appended(written < docs.length ? Durability.SPOOL_FULL : Durability.KEEPS);
       return [written, docs.length - written, 0];
     } catch (err) {
       log('error', 'Spool write failed: events dropped', {
         count: docs.length,
         error: (err as Error).message,
       });
+      durability?.appended(Durability.SPOOL_ERROR);
       return [0, 0, docs.length];
     }
+  }
+
+  /**
+   * Tells the main thread which intents of a commit are durable (kept) and which are not (lost):
+   * a durable route's handler waits for this. Sent after the commit, so stats() already counts them.
+   */
+  function reportIntents(docs: AuditDocument[], notKept: AuditDocument[]): void {
+    const lost = new Set(notKept);
+    const message: DurableMessage = { type: 'durable', kept: [], lost: [] };
+    for (const doc of docs) {
+      if (doc.source.phase !== 'received') continue;
+      (lost.has(doc) ? message.lost : message.kept).push(doc.id);
+    }
+    task.port.postMessage(message);
   }
 
   async function flush(): Promise<void> {
@@ -211,9 +244,11 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     const events = consumer.readEvents;
     const docs = batch;
     const dropped = undecodable;
+    const hadIntents = intents > 0;
     batch = [];
     batchBytes = 0;
     undecodable = 0;
+    intents = 0;
     let indexed = 0;
     let deadLettered = 0;
     let deadLetterLost = 0;
@@ -231,12 +266,17 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       }
     }
     if (docs.length > 0 && sink && !spill) {
-      const result = await watchingRing((signal) => sink.deliver(docs, { signal }));
+      // A handler waits on each intent: a failed attempt goes to the spool (synced, so durable)
+      // at once instead of through the retry backoff, and the spool replays it later.
+      const result = await watchingRing((signal) =>
+        sink.deliver(docs, hadIntents ? { signal, retries: 0 } : { signal }),
+      );
       indexed = result.indexed;
       deadLettered = result.deadLettered;
       deadLetterLost = result.deadLetterLost;
       failed = result.failed;
       refused = result.refused ?? [];
+      durability?.delivered(result.failed.length < docs.length);
     }
     const [spooled, full, unwritable] = await toSpool(failed);
     // Positions that will stay empty: refused for good, or not spooled (the spool keeps a prefix).
@@ -266,6 +306,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       if (chainCommit !== undefined) stats.set(Stat.CHAIN_COMMIT, chainCommit);
     });
     if (chainCommit !== undefined) chain.committed(chainCommit);
+    if (hadIntents) reportIntents(docs, [...refused, ...failed.slice(spooled)]);
   }
 
   /** Replays one spool segment if OpenSearch is healthy; true when there may be more to replay. */
@@ -350,6 +391,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
         // view dies when the space is released.
         const doc = toDocument(decodeEvent(frame), ctx, namer, chain);
         if (doc.source.chain_hash === undefined) unchained++;
+        if (doc.source.phase === 'received') intents++;
         batch.push(doc);
         batchBytes += frame.length;
         if (batch.length === 1) firstAt = Date.now();
@@ -373,7 +415,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       if (batch.length >= cfg.batchSize * scale || batchBytes >= cfg.batchBytes * scale) await flush();
     }
     const closing = consumer.closing();
-    if (closing || (batch.length > 0 && Date.now() - firstAt >= intervalMs)) await flush();
+    if (closing || intents > 0 || (batch.length > 0 && Date.now() - firstAt >= intervalMs)) await flush();
     else if (batch.length === 0 && consumer.holdsUnreleased()) await flush();
     if (closing && !consumer.hasData()) break;
     // Between commits (nothing read and not committed), the chain heads are the committed ones.
@@ -381,6 +423,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       await checkpointer.run();
       await recordHeads();
     }
+    if (durability) await durability.maybeProbe();
     if (batch.length === 0 && (await replay())) continue;
     if (Date.now() - lastFrameAt < ACTIVE_MS) {
       await sleep(COALESCE_MS);

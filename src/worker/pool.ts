@@ -7,7 +7,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { AuditError } from '../errors.js';
 import type { AuditLogger } from '../logger.js';
-import type { DrainTask, WorkerMessage } from './task.js';
+import type { DrainTask, DurableMessage, WorkerMessage } from './task.js';
 
 /** A restarted shard waits this long, so a thread that dies at once cannot spin the pool. */
 const RESTART_DELAY_MS = 50;
@@ -37,8 +37,12 @@ export class DrainPool {
   #restarts = 0;
   #stopping = false;
 
-  constructor(threads: number, log: AuditLogger) {
+  readonly #onDurable: (m: DurableMessage) => void;
+
+  /** `onDurable` receives each worker's word on durable routes' intents. */
+  constructor(threads: number, log: AuditLogger, onDurable: (m: DurableMessage) => void = () => undefined) {
     this.#log = log;
+    this.#onDurable = onDurable;
     this.#pool = new Piscina({
       filename: drainFile(),
       minThreads: threads,
@@ -76,6 +80,7 @@ export class DrainPool {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (m: WorkerMessage) => {
       if (m.type === 'log') this.#log[m.level](m.fields ?? {}, m.msg);
+      else if (m.type === 'durable') this.#onDurable(m);
     });
     this.#alive++;
     this.#pool.run({ ...task, port: port2 } satisfies DrainTask, { transferList: [port2] as never }).then(

@@ -14,6 +14,11 @@ export interface DrainTask {
   /** Date.now() when the Audit was created: the breaker's time base. */
   createdAt: number;
   config: AuditConfig;
+  /**
+   * With AUDIT_FAILURE_MODE=closed, where this shard says whether it has a durable path for new
+   * events (layout.ts, Durability); undefined in open mode.
+   */
+  durability?: SharedArrayBuffer;
   /** Process part of every event id (6 random bytes). */
   instance: Uint8Array;
   host: string;
@@ -28,4 +33,14 @@ export interface LogMessage {
   fields?: Record<string, unknown>;
 }
 
-export type WorkerMessage = LogMessage;
+/**
+ * The intents (events of phase `received`, by event id) of one commit: `kept` are acknowledged by
+ * OpenSearch or synced in the spool, `lost` are not (dropped or refused, each counted).
+ */
+export interface DurableMessage {
+  type: 'durable';
+  kept: string[];
+  lost: string[];
+}
+
+export type WorkerMessage = LogMessage | DurableMessage;

@@ -1,6 +1,6 @@
 // A captured event with every field set (a JSON body with secrets at two depths, a query with a
 // repeated key and a token), for the frame and document tests; `over` replaces any field.
-import { BodyKind, type CapturedEvent } from '../../src/event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../../src/event.js';
 import { Sanitizer } from '../../src/redact/sanitizer.js';
 import type { DocumentContext } from '../../src/worker/document.js';
 
@@ -48,6 +48,8 @@ export function event(over: Partial<CapturedEvent> = {}): CapturedEvent {
     bodySize: 52,
     bodyTruncated: false,
     error: '',
+    phase: Phase.NONE,
+    intentId: '',
     ...over,
   };
 }

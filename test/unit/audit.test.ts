@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Audit, type AuditStats, type CreateAuditOptions, createAudit } from '../../src/audit.js';
 import { AuditError } from '../../src/errors.js';
-import { BodyKind, type CapturedEvent } from '../../src/event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../../src/event.js';
 import type { AuditLogger } from '../../src/logger.js';
 import { readSpool } from '../../src/spool/reader.js';
 import type { AuditDocument } from '../../src/worker/document.js';
@@ -40,6 +40,8 @@ function event(n: number, over: Partial<CapturedEvent> = {}): CapturedEvent {
     bodySize: -1,
     bodyTruncated: false,
     error: '',
+    phase: Phase.NONE,
+    intentId: '',
     ...over,
   };
 }

@@ -35,7 +35,7 @@ describe('frames', () => {
   });
 
   it('rejects a frame of the wrong shape', () => {
-    expect(() => decodeEvent(Buffer.from([0x91, 0x01]))).toThrow(/expected 24/);
+    expect(() => decodeEvent(Buffer.from([0x91, 0x01]))).toThrow(/expected 26/);
   });
 
   it('decodes a view into shared memory into an event that keeps nothing of it', () => {

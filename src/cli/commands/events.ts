@@ -43,7 +43,7 @@ function filterOf(values: FilterValues, now = Date.now()): EventFilter {
   };
 }
 
-function org(values: FilterValues, command: string): string {
+export function org(values: FilterValues, command: string): string {
   if (values.org === undefined) throw usageError(`${command} needs --org ORG`);
   if (values.org.trim() === '')
     throw usageError(
@@ -63,9 +63,9 @@ export function eventLine(e: Record<string, unknown>): string {
 }
 
 /** createReader warns about unverified TLS itself. */
-const noWarn = { warn: false };
+export const noWarn = { warn: false };
 
-function readerOf(
+export function readerOf(
   config: AuditConfig,
   organizationId: string,
   client: Parameters<typeof createReader>[0]['client'],

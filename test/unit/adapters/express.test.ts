@@ -5,7 +5,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { Gauge } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { auditAs, expressAudit, expressMetrics } from '../../../src/adapters/express.js';
-import { BodyKind, type CapturedEvent } from '../../../src/event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../../../src/event.js';
 import { type FakeAudit, fakeAudit } from '../../support/fake-audit.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -103,6 +103,8 @@ describe('expressAudit: the event of a request', () => {
       bodySize: -1,
       bodyTruncated: false,
       error: '',
+      phase: Phase.NONE,
+      intentId: '',
     } satisfies CapturedEvent);
     expect(e.ts).toBeGreaterThanOrEqual(tsBefore);
     expect(e.ts).toBeLessThanOrEqual(Date.now());
@@ -149,6 +151,8 @@ describe('expressAudit: the event of a request', () => {
       bodySize: Buffer.byteLength(text),
       bodyTruncated: false,
       error: '',
+      phase: Phase.NONE,
+      intentId: '',
     } satisfies CapturedEvent);
   });
 });

@@ -6,7 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { Gauge } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { auditAs, honoAudit, honoMetrics } from '../../../src/adapters/hono.js';
-import { BodyKind, type CapturedEvent } from '../../../src/event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../../../src/event.js';
 import { type FakeAudit, fakeAudit } from '../../support/fake-audit.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -147,6 +147,8 @@ describe('honoAudit: the event of a request', () => {
       bodySize: -1,
       bodyTruncated: false,
       error: '',
+      phase: Phase.NONE,
+      intentId: '',
     } satisfies CapturedEvent);
     expect(e.ts).toBeGreaterThanOrEqual(tsBefore);
     expect(e.ts).toBeLessThanOrEqual(Date.now());
@@ -195,6 +197,8 @@ describe('honoAudit: the event of a request', () => {
       bodySize: Buffer.byteLength(text),
       bodyTruncated: false,
       error: '',
+      phase: Phase.NONE,
+      intentId: '',
     } satisfies CapturedEvent);
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BodyKind, type CapturedEvent } from '../../../src/event.js';
+import { BodyKind, type CapturedEvent, Phase } from '../../../src/event.js';
 import { REDACTED, Sanitizer } from '../../../src/redact/sanitizer.js';
 import { eventId, IndexNamer, indexSuffix, isoTime, toDocument } from '../../../src/worker/document.js';
 import { documentContext, event, instance } from '../../support/captured-event.js';
@@ -221,6 +221,8 @@ describe('redaction in the stored document', () => {
     bodySize: -1,
     bodyTruncated: false,
     error: '',
+    phase: Phase.NONE,
+    intentId: '',
     ...over,
   });
   const doc = (over: Partial<CapturedEvent>) => toDocument(bare(over), ctx, new IndexNamer(ctx)).source;
