@@ -57,6 +57,20 @@ async function main() {
     () => internals(audit).capture(post),
     audit,
   );
+  // AUDIT_FAILURE_MODE=closed: the check before each request, and the middleware with it.
+  const closedDir = mkdtempSync(join(tmpdir(), 'pdaas-bench-closed-'));
+  const closed = await createAudit({
+    registry: new Registry(),
+    logger: silent,
+    workers: 1,
+    spoolDir: closedDir,
+    failureMode: 'closed',
+  });
+  for (let i = 0; i < 500 && internals(closed).admission() !== undefined; i++) await sleep(10);
+  let refusedInBench = 0;
+  batched(bench, 'admission check (AUDIT_FAILURE_MODE=closed)', () => {
+    if (internals(closed).admission() !== undefined) refusedInBench++;
+  });
   const encoder = new EventEncoder();
   batched(bench, 'encode 1 KB POST event: msgpackr fixed order', () => encoder.encode(post));
   const asJson = { ...post, body: kilobyte.toString('utf8') };
@@ -64,6 +78,7 @@ async function main() {
 
   const bare = createApp();
   const audited = createApp(audit);
+  const auditedClosed = createApp(closed);
   const headers = { 'x-organization-id': 'org-017', 'x-actor-id': 'user-42' };
   const body = kilobyte.toString('utf8');
   const postInit = () => ({
@@ -71,18 +86,19 @@ async function main() {
     body,
     headers: { ...headers, 'content-type': 'application/json' },
   });
-  for (const [label, app] of [
-    ['bare', bare],
-    ['audited', audited],
+  for (const [label, app, owner] of [
+    ['bare', bare, audit],
+    ['audited', audited, audit],
+    ['audited, closed mode', auditedClosed, closed],
   ] as const) {
     bench.add(`hono app.request GET (${label})`, async () => {
-      while (audit.stats().inFlight > audit.config.maxQueueSize / 4) await sleep(2);
+      while (owner.stats().inFlight > owner.config.maxQueueSize / 4) await sleep(2);
       const t0 = bench.now();
       await (await app.request('/policies/pol-123', { headers })).arrayBuffer();
       return { overriddenDuration: bench.now() - t0 };
     });
     bench.add(`hono app.request 1 KB POST (${label})`, async () => {
-      while (audit.stats().inFlight > audit.config.maxQueueSize / 4) await sleep(2);
+      while (owner.stats().inFlight > owner.config.maxQueueSize / 4) await sleep(2);
       const t0 = bench.now();
       await (await app.request('/policies', postInit())).arrayBuffer();
       return { overriddenDuration: bench.now() - t0 };
@@ -91,7 +107,10 @@ async function main() {
   await bench.run();
   const stats = audit.stats();
   await audit.close().catch(() => undefined);
+  const closedStats = closed.stats();
+  await closed.close().catch(() => undefined);
   rmSync(spoolDir, { recursive: true, force: true });
+  rmSync(closedDir, { recursive: true, force: true });
 
   const results = bench.tasks.map((t) => {
     const r = t.result as unknown as {
@@ -117,6 +136,12 @@ async function main() {
       middleware_get_overhead_us: p50('hono app.request GET (audited)') - p50('hono app.request GET (bare)'),
       middleware_post_overhead_us:
         p50('hono app.request 1 KB POST (audited)') - p50('hono app.request 1 KB POST (bare)'),
+      admission_check_us: p50('admission check (AUDIT_FAILURE_MODE=closed)'),
+      closed_mode_middleware_get_us:
+        p50('hono app.request GET (audited, closed mode)') - p50('hono app.request GET (audited)'),
+      // Checks that answered "refuse" during the run: must be 0, or the figure mixes in the refusal.
+      admission_refusals: refusedInBench,
+      closed_mode_dropped: closedStats.dropped.total,
       msgpack_vs_json_speedup:
         p50('encode 1 KB POST event: JSON.stringify') / p50('encode 1 KB POST event: msgpackr fixed order'),
       ring,
@@ -124,7 +149,7 @@ async function main() {
       ring_full_drops: stats.dropped.byReason.ring_full,
       events_captured: stats.captured,
     },
-    targets: { capture_get_p50_us: 2, capture_post_1kb_p50_us: 5 },
+    targets: { capture_get_p50_us: 2, capture_post_1kb_p50_us: 5, admission_check_us: 0.3 },
   };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/hot-path.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);

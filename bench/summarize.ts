@@ -25,8 +25,11 @@ interface HotPath {
     };
     ring_full_drops: number;
     events_captured: number;
+    admission_check_us?: number;
+    closed_mode_middleware_get_us?: number;
+    admission_refusals?: number;
   };
-  targets: { capture_get_p50_us: number; capture_post_1kb_p50_us: number };
+  targets: { capture_get_p50_us: number; capture_post_1kb_p50_us: number; admission_check_us?: number };
 }
 
 const lines = [
@@ -60,6 +63,62 @@ if (existsSync(hotFile)) {
     `- msgpackr in fixed field order encodes the 1 KB event ${f(h.derived.msgpack_vs_json_speedup)}× faster than JSON.stringify.`,
     `- Ring with a real consumer thread: ${f(h.derived.ring.frames_per_second / 1e6)} M frames/s of ${h.derived.ring.frame_bytes} B (${f(h.derived.ring.megabytes_per_second, 0)} MB/s), ${f(h.derived.ring.producer_ns_per_frame, 0)} ns per frame on the producer.`,
     `- Captures that met a full ring during the run: ${h.derived.ring_full_drops} of ${h.derived.events_captured} (must be 0 for the capture figures to be the write path).`,
+  );
+  const admission = h.derived.admission_check_us;
+  const admissionTarget = h.targets.admission_check_us;
+  if (admission !== undefined && admissionTarget !== undefined)
+    lines.push(
+      `- \`AUDIT_FAILURE_MODE=closed\`: the admission check before each request costs p50 ${f(admission, 3)} µs on the main thread (target ≤ ${admissionTarget} µs: ${admission <= admissionTarget ? 'met' : 'missed'}; ${h.derived.admission_refusals ?? 'n/a'} checks refused during the run, so the figure is the admit path); the whole Hono middleware in closed mode against open mode, GET p50: ${(h.derived.closed_mode_middleware_get_us ?? Number.NaN) >= 0 ? '+' : ''}${f(h.derived.closed_mode_middleware_get_us ?? Number.NaN)} µs (within the noise of one run).`,
+    );
+  lines.push('');
+}
+
+interface DurableWindow {
+  requests: number;
+  req_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  non_2xx: number;
+}
+interface Durable {
+  date: string;
+  machine: { cpus: number; model: string; node: string };
+  parameters: { seconds_per_window: number; paced_rate: number; concurrency: number };
+  sinks: Record<
+    'spool' | 'opensearch',
+    {
+      paced: { plain: DurableWindow; durable: DurableWindow };
+      saturation: { plain: DurableWindow; durable: DurableWindow };
+      stats: { captured: number; dropped: number };
+    }
+  >;
+  wakeup_worker_to_main: Record<'message' | 'wait_async', { p50_us: number; p99_us: number }>;
+}
+
+const durableFile = new URL('durable.json', resultsDir);
+if (existsSync(durableFile)) {
+  const d = JSON.parse(readFileSync(durableFile, 'utf8')) as Durable;
+  const w = d.wakeup_worker_to_main;
+  lines.push(
+    '## Durable routes (bench/durable.ts)',
+    '',
+    `Run ${d.date} on ${d.machine.cpus} × ${d.machine.model}, Node ${d.machine.node}. The same Hono route with and without \`auditAs({ durable: true })\` through \`app.request()\` in one process, ${d.parameters.seconds_per_window} s per window: paced at ${d.parameters.paced_rate} req/s (open loop, latency from each request's scheduled time) and at saturation (${d.parameters.concurrency} requests in flight). Sinks: the spool (no OpenSearch; an fdatasync per batch) and the project's OpenSearch dev node on the same two cores (a \`_bulk\` round trip). Each window starts with the pipeline drained.`,
+    '',
+    '| sink | load | route | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | non-2xx |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|',
+    ...(['spool', 'opensearch'] as const).flatMap((sink) =>
+      (['paced', 'saturation'] as const).flatMap((load) => {
+        const { plain, durable } = d.sinks[sink][load];
+        const label = load === 'paced' ? `${d.parameters.paced_rate} req/s` : 'saturation';
+        return [
+          `| ${sink} | ${label} | plain | ${f(plain.req_per_s, 0)} | ${f(plain.p50_ms)} | ${f(plain.p99_ms)} | | | ${plain.non_2xx} |`,
+          `| ${sink} | ${label} | durable | ${f(durable.req_per_s, 0)} | ${f(durable.p50_ms)} | ${f(durable.p99_ms)} | ${f(durable.p50_ms - plain.p50_ms)} | ${f(durable.p99_ms - plain.p99_ms)} | ${durable.non_2xx} |`,
+        ];
+      }),
+    ),
+    '',
+    `- Events dropped over the run: spool ${d.sinks.spool.stats.dropped} of ${d.sinks.spool.stats.captured}, OpenSearch ${d.sinks.opensearch.stats.dropped} of ${d.sinks.opensearch.stats.captured}.`,
+    `- Waking the waiting main thread from the worker, without blocking it (ping-pong, one wake each): a MessagePort message p50 ${f(w.message.p50_us, 1)} µs (p99 ${f(w.message.p99_us, 1)}), \`Atomics.notify\` to an \`Atomics.waitAsync\` p50 ${f(w.wait_async.p50_us, 1)} µs (p99 ${f(w.wait_async.p99_us, 1)}). The library posts a message: it carries the kept and lost event ids, and either wake is a hundredth of the fdatasync or round trip it reports.`,
     '',
   );
 }
