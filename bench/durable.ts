@@ -153,7 +153,60 @@ async function measure(sink: 'spool' | 'opensearch', url: string | undefined) {
   return out;
 }
 
+/**
+ * How fast a worker thread can wake a waiting main thread, the two ways that never block it:
+ * a MessagePort message, and Atomics.notify on a word the main thread awaits with
+ * Atomics.waitAsync. Ping-pong (the worker waits for the main thread's answer before the next
+ * wake), so each figure is one wake, not a queue; the worker stamps the time just before waking.
+ */
+async function wakeups(
+  rounds = 5000,
+): Promise<Record<'message' | 'wait_async', { p50_us: number; p99_us: number }>> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { flag, stamp, mode, rounds } = workerData;
+    const f = new Int32Array(flag);
+    const t = new Float64Array(stamp);
+    for (let i = 0; i < rounds; i++) {
+      // Wait for the main thread to be ready for the next wake (slot 1 is the main thread's turn).
+      while (Atomics.load(f, 1) !== i) Atomics.wait(f, 1, Atomics.load(f, 1), 50);
+      t[0] = performance.timeOrigin + performance.now();
+      if (mode === 'message') parentPort.postMessage(i);
+      else { Atomics.store(f, 0, i + 1); Atomics.notify(f, 0); }
+    }`;
+  const { Worker } = await import('node:worker_threads');
+  const out: Record<string, { p50_us: number; p99_us: number }> = {};
+  for (const mode of ['message', 'wait_async'] as const) {
+    const flag = new SharedArrayBuffer(8);
+    const stamp = new SharedArrayBuffer(8);
+    const f = new Int32Array(flag);
+    const t = new Float64Array(stamp);
+    const worker = new Worker(code, { eval: true, workerData: { flag, stamp, mode, rounds } });
+    const took: number[] = [];
+    let next: (() => void) | undefined;
+    if (mode === 'message') worker.on('message', () => next?.());
+    for (let i = 0; i < rounds; i++) {
+      const woke =
+        mode === 'message'
+          ? new Promise<void>((r) => {
+              next = r;
+            })
+          : (Atomics.waitAsync(f, 0, i).value as Promise<string>);
+      Atomics.store(f, 1, i);
+      Atomics.notify(f, 1);
+      await woke;
+      took.push((performance.timeOrigin + performance.now() - (t[0] as number)) * 1000);
+    }
+    await worker.terminate();
+    const sorted = took.slice(rounds / 10).sort((a, b) => a - b);
+    out[mode] = { p50_us: percentile(sorted, 50), p99_us: percentile(sorted, 99) };
+  }
+  console.log('wake-ups', JSON.stringify(out));
+  return out as Record<'message' | 'wait_async', { p50_us: number; p99_us: number }>;
+}
+
 const started = Date.now();
+const wake = await wakeups();
 const spool = await measure('spool', undefined);
 const node = new DevNode({ port: 9280, name: 'bench', log: () => undefined });
 let opensearch: Awaited<ReturnType<typeof measure>>;
@@ -169,6 +222,7 @@ const result = {
   parameters: { seconds_per_window: SECONDS, paced_rate: RATE, concurrency: CONCURRENCY },
   runtime_seconds: Math.round((Date.now() - started) / 1000),
   sinks: { spool, opensearch },
+  wakeup_worker_to_main: wake,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/durable.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
