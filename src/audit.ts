@@ -336,29 +336,37 @@ export class Audit {
    * refused: not queued, lost, or not durable within AUDIT_DURABLE_TIMEOUT_MS. Never rejects, and
    * never blocks the thread while it waits: the worker's report arrives as a message.
    */
-  intent(event: CapturedEvent): Promise<IntentOutcome> {
+  intent(event: CapturedEvent): { id: string | undefined; outcome: Promise<IntentOutcome> } {
     const seq = this.#seq;
     const drops = this.#drops;
     const fullBefore = drops.ring_full;
     const lostBefore = drops.too_large + drops.encode_error;
     this.capture(event);
+    const refused = (reason: RefusalReason) => ({
+      id: undefined,
+      outcome: Promise.resolve<IntentOutcome>({ refused: reason }),
+    });
     // capture() takes the sequence number, unless the audit is closed (nothing written then).
-    if (this.#seq === seq) return Promise.resolve({ refused: 'closed' });
-    if (drops.ring_full !== fullBefore) return Promise.resolve({ refused: 'ring_full' });
-    if (drops.too_large + drops.encode_error !== lostBefore)
-      return Promise.resolve({ refused: 'intent_lost' });
+    if (this.#seq === seq) return refused('closed');
+    if (drops.ring_full !== fullBefore) return refused('ring_full');
+    if (drops.too_large + drops.encode_error !== lostBefore) return refused('intent_lost');
+    // Known as soon as the intent is queued: the request's own event names it even if the request
+    // ends (a client gone, a refusal) before the worker's word comes.
     const id = eventId(event.ts, seq, this.#instance);
-    return new Promise((resolve) => {
+    const outcome = new Promise<IntentOutcome>((resolve) => {
       const timer = setTimeout(() => {
         this.#intents.delete(id);
         resolve({ id, refused: 'durable_timeout' });
       }, this.config.durableTimeoutMs);
+      // The waiting request holds the process open; this timer need not.
+      timer.unref();
       this.#intents.set(id, (kept) => {
         clearTimeout(timer);
         this.#intents.delete(id);
         resolve(kept ? { id } : { id, refused: 'intent_lost' });
       });
     });
+    return { id, outcome };
   }
 
   #onDurable(m: DurableMessage): void {
@@ -496,6 +504,8 @@ export class Audit {
     const left = this.stats().inFlight;
     const alive = this.#pool?.busy ?? 0;
     await this.#pool?.destroy();
+    // An intent whose worker's word never came (the pool stopped first): its request is refused.
+    for (const settle of [...this.#intents.values()]) settle(false);
     this.#unregister();
     const final = this.stats();
     if (left > 0 || alive > 0) {

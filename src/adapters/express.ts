@@ -271,11 +271,20 @@ function recordIntent(
     refuse(a.audit, res, 'intent_lost');
     return;
   }
-  a.audit.intent(event).then((outcome) => {
-    if (outcome.id !== undefined) res.locals.auditIntent = outcome.id;
-    if (outcome.refused === undefined) next();
-    else refuse(a.audit, res, outcome.refused);
-  });
+  const { id, outcome } = a.audit.intent(event);
+  if (id !== undefined) res.locals.auditIntent = id;
+  outcome
+    .then(({ refused }) => {
+      // The client left while the intent was made durable: its request is over (recorded as 499,
+      // naming the intent), so its handler must not run now.
+      if (res.destroyed || res.writableEnded || req.destroyed) return;
+      if (refused === undefined) next();
+      else refuse(a.audit, res, refused);
+    })
+    .catch((err: unknown) => {
+      // Not expected (intent() never rejects, next() does not throw): counted, never the app's.
+      a.audit.countError('capture', `durable gate failed: ${errorName(err)}`);
+    });
 }
 
 /**

@@ -249,10 +249,12 @@ export function honoAudit(audit: Audit, options: HonoAuditOptions = {}): Middlew
     const ownIndex = c.req.routeIndex;
     // A durable path's intent, before any other middleware or handler: refused, the request is
     // answered 503 here, and its event (naming the intent, if one was queued) recorded below.
-    const refused = isDurable?.(path) ? await gate(c, undefined) : undefined;
+    const gated = isDurable?.(path) === true;
+    const refused = gated ? await gate(c, undefined) : undefined;
     if (refused) c.res = refused;
     else {
-      if (durableRoutesDeclared()) c.set('auditGate', gate);
+      // One intent per request: a durable path's is recorded, so a durable route under it adds none.
+      if (!gated && durableRoutesDeclared()) c.set('auditGate', gate);
       await next();
     }
     // A scrape of the metrics the audit serves (honoMetrics) is not an event, wherever it is mounted.
@@ -347,9 +349,10 @@ async function recordIntent(
     audit.countError('capture', `intent could not be built: ${errorName(err)}`);
     return refusal(c, audit, 'intent_lost');
   }
-  const outcome = await audit.intent(event);
-  if (outcome.id !== undefined) c.set('auditIntent', outcome.id);
-  return outcome.refused === undefined ? undefined : refusal(c, audit, outcome.refused);
+  const { id, outcome } = audit.intent(event);
+  if (id !== undefined) c.set('auditIntent', id);
+  const { refused } = await outcome;
+  return refused === undefined ? undefined : refusal(c, audit, refused);
 }
 
 /** RequestParts whose body may still be a cached read (it settles within a microtask or two). */

@@ -49,6 +49,8 @@ const SPILL_AT = 0.5;
  */
 const SPILL_UNTIL = 0.05;
 const SPILL_BATCH_SCALE = 10;
+/** After the spool refused an append, batches are not spilled to it for this long. */
+const SPOOL_RETRY_MS = 1000;
 /**
  * Past this fill, a bulk request still in flight is given up and its batch spooled: one answer that
  * OpenSearch holds for seconds (a merge, a GC pause, a recovering shard) would otherwise let the
@@ -159,7 +161,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     ? new DurabilityWatch({
         cells: task.durability,
         shard,
-        spoolDir: cfg.spoolDir,
+        spoolDir: spool.dir,
         spoolMaxBytes: Math.floor(cfg.spoolMaxBytes / cfg.workers),
         spoolBytes: () => spool.bytes,
         client: sink?.client,
@@ -171,6 +173,8 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
   const intervalMs = cfg.flushIntervalSeconds * 1000;
   const maxEvents = eventsPerShard(cfg.maxQueueSize, cfg.workers);
   let spilling = false;
+  /** When the spool last refused an append (full or unwritable); 0 when it never did. */
+  let spoolRefusedAt = 0;
 
   let batch: AuditDocument[] = [];
   let batchBytes = 0;
@@ -212,7 +216,10 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     if (docs.length === 0) return [0, 0, 0];
     try {
       const written = await spool.append(docs);
-      if (written < docs.length) log('error', 'Spool full: events dropped', { count: docs.length - written });
+      if (written < docs.length) {
+        log('error', 'Spool full: events dropped', { count: docs.length - written });
+        spoolRefusedAt = Date.now();
+      }
       durability?.appended(written < docs.length ? Durability.SPOOL_FULL : Durability.KEEPS);
       return [written, docs.length - written, 0];
     } catch (err) {
@@ -221,6 +228,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
         error: (err as Error).message,
       });
       durability?.appended(Durability.SPOOL_ERROR);
+      spoolRefusedAt = Date.now();
       return [0, 0, docs.length];
     }
   }
@@ -254,9 +262,14 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     let deadLetterLost = 0;
     let failed = docs;
     let refused: AuditDocument[] = [];
-    // Spilling goes on while what waits behind this batch is more than SPILL_UNTIL of the ring.
+    // Spilling goes on while what waits behind this batch is more than SPILL_UNTIL of the ring. A
+    // spool that refused its last append (full, unwritable) is not spilled to for a second: the
+    // batch would be dropped where OpenSearch, slower, would have kept it.
     const fill = spilling ? consumer.backlog(maxEvents) : consumer.fill(maxEvents);
-    const spill = sink !== undefined && fill >= (spilling ? SPILL_UNTIL : SPILL_AT);
+    const spill =
+      sink !== undefined &&
+      Date.now() - spoolRefusedAt >= SPOOL_RETRY_MS &&
+      fill >= (spilling ? SPILL_UNTIL : SPILL_AT);
     if (spill !== spilling) {
       spilling = spill;
       if (spill) log('warn', 'Ring over half full: spilling batches to the spool until it drains');
@@ -330,6 +343,7 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
       ),
     );
     if (!r) return false;
+    if (r.ownIndexed + r.foreignIndexed > 0) durability?.delivered(true);
     consumer.record(() => {
       stats.add(Stat.INDEXED, r.ownIndexed);
       stats.add(Stat.DEAD_LETTERED, r.ownDeadLettered);

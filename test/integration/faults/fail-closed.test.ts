@@ -125,13 +125,21 @@ describe('AUDIT_FAILURE_MODE=closed', () => {
       });
 
     // The spool is writable: requests pass, their events go to the spool (OpenSearch is down).
-    await waitFor('the worker to find the spool writable', () => internals(audit).admission() === undefined, 10_000);
+    await waitFor(
+      'the worker to find the spool writable',
+      () => internals(audit).admission() === undefined,
+      10_000,
+    );
     expect((await post(0)).status).toBe(201);
     // Its event reaches the spool before the disk fills (one admitted earlier could still be lost,
     // and counted: admission answers for the moment of the request).
     await waitFor('the first event to be spooled', () => audit.stats().spooled === 1, 10_000);
     const filler = fillVolume(spoolDir);
-    await waitFor('the worker to see the spool full', () => internals(audit).admission() === 'spool_full', 10_000);
+    await waitFor(
+      'the worker to see the spool full',
+      () => internals(audit).admission() === 'spool_full',
+      10_000,
+    );
 
     for (let n = 1; n <= 30; n++) {
       const res = await post(n);
@@ -157,6 +165,31 @@ describe('AUDIT_FAILURE_MODE=closed', () => {
     expect(final.captured, JSON.stringify(final)).toBe(12);
     expect(final.spooled, JSON.stringify(final)).toBe(12);
     expect(final.dropped.total).toBe(0);
+  });
+
+  it('OpenSearch up and the spool on a full disk: requests pass, their events go to OpenSearch', async () => {
+    const prefix = uniquePrefix('closed-up');
+    const spoolDir = join(tempDir(prefix), 'spool');
+    mkdirSync(spoolDir);
+    cleanups.push(tmpfs(spoolDir, 4 * 1024 * 1024));
+    fillVolume(spoolDir);
+    // The writer role may read the cluster's health (not GET /): the probe asks that.
+    const { audit } = await faultAudit(prefix, testUrl(), { failureMode: 'closed', spoolDir });
+    cleanups.push(() => audit.close().catch(() => undefined));
+    await waitFor('the worker to find OpenSearch', () => internals(audit).admission() === undefined, 10_000);
+    const app = new Hono();
+    app.use(honoAudit(audit));
+    app.post('/transfers', (c) => c.json({ ok: true }, 201));
+    for (let n = 0; n < 5; n++) {
+      const res = await app.request('/transfers', {
+        method: 'POST',
+        headers: { 'x-organization-id': 'org-2', 'x-request-id': `${prefix}-${n}` },
+      });
+      expect(res.status).toBe(201);
+    }
+    await settled(audit, 30_000);
+    const final = await audit.close();
+    expect(final).toMatchObject({ captured: 5, indexed: 5, dropped: { total: 0 } });
   });
 
   it("open mode (the default) asks nothing before the handler and keeps today's behaviour", async () => {
@@ -205,6 +238,25 @@ describe('durable routes', () => {
     });
     const reader = createReader({ organizationId: 'org-7', indexPrefix: prefix, client: testClient() });
     expect(await reader.unfinishedIntents()).toEqual([]);
+  });
+
+  it('Hono, a durable route under a durable path: one intent per request, named by the completion', async () => {
+    const prefix = uniquePrefix('durable-both');
+    const { audit } = await faultAudit(prefix, testUrl(), { durablePaths: ['/transfers/*'] });
+    cleanups.push(() => audit.close().catch(() => undefined));
+    const app = new Hono();
+    app.use(honoAudit(audit));
+    app.post('/transfers/:id', auditAs({ durable: true }), (c) => c.json({ intent: c.get('auditIntent') }));
+    for (let n = 0; n < 3; n++) {
+      const res = await app.request(`/transfers/t-${n}`, {
+        method: 'POST',
+        headers: { 'x-organization-id': 'org-8', 'x-request-id': `${prefix}-${n}` },
+      });
+      expect(res.status).toBe(200);
+    }
+    await settled(audit, 30_000);
+    await audit.close();
+    expectPairs(await stored(prefix), 3);
   });
 
   it('Express, AUDIT_DURABLE_PATHS: the same before any other middleware; the intent is synced in the spool when OpenSearch is down', async () => {
