@@ -292,6 +292,41 @@ describe('durable routes', () => {
     expect(final.captured).toBe(7);
   });
 
+  it('Hono, a durable path with OpenSearch down and the spool on a full disk: the intent is lost, 503, the handler never runs', async () => {
+    const prefix = uniquePrefix('durable-lost');
+    const spoolDir = join(tempDir(prefix), 'spool');
+    mkdirSync(spoolDir);
+    cleanups.push(tmpfs(spoolDir, 4 * 1024 * 1024));
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const { audit, registry } = await faultAudit(prefix, down, { durablePaths: ['/transfers/*'], spoolDir });
+    cleanups.push(() => audit.close().catch(() => undefined));
+    fillVolume(spoolDir);
+    let ran = 0;
+    const app = new Hono();
+    app.use(honoAudit(audit));
+    app.post('/transfers/:id', (c) => {
+      ran++;
+      return c.json({ ok: true });
+    });
+    for (let n = 0; n < 3; n++) {
+      const res = await app.request(`/transfers/t-${n}`, {
+        method: 'POST',
+        headers: { 'x-organization-id': 'org-4', 'x-request-id': `${prefix}-${n}` },
+      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({
+        error: { code: 'AUDIT_ERR_UNAVAILABLE', reason: 'intent_lost' },
+      });
+    }
+    expect(ran).toBe(0);
+    expect(metric(await registry.metrics(), 'audit_requests_refused_total{reason="intent_lost"}')).toBe(3);
+    await waitFor('every event to have an outcome', () => audit.stats().inFlight === 0, 30_000);
+    const final = await audit.close();
+    // Intents and their 503 completions: nowhere to keep them, each drop counted.
+    expect(final.captured).toBe(6);
+    expect(final.dropped.total).toBe(6);
+  });
+
   it('an intent not durable within AUDIT_DURABLE_TIMEOUT_MS: 503, the handler never runs, the completion still names the intent', async () => {
     const proxy = await startFaultProxy(testUrl());
     cleanups.push(() => proxy.close());
