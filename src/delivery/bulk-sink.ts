@@ -235,7 +235,8 @@ export class BulkSink {
       } else this.#success();
       pending = retry;
     }
-    if (signal?.aborted && pending.length > 0) lastError = 'abandoned: the ring was filling';
+    if (signal?.aborted && pending.length > 0)
+      lastError = 'abandoned: the ring was filling, or an intent could not wait';
     return {
       indexed,
       deadLettered,

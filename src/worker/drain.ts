@@ -171,6 +171,8 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     : undefined;
   await durability?.probe();
   const intervalMs = cfg.flushIntervalSeconds * 1000;
+  /** The longest a bulk request holding an intent may take before its batch goes to the spool. */
+  const intentBulkMs = Math.max(1, Math.floor(cfg.durableTimeoutMs / 2));
   const maxEvents = eventsPerShard(cfg.maxQueueSize, cfg.workers);
   let spilling = false;
   /** When the spool last refused an append (full or unwritable); 0 when it never did. */
@@ -280,9 +282,16 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     }
     if (docs.length > 0 && sink && !spill) {
       // A handler waits on each intent: a failed attempt goes to the spool (synced, so durable)
-      // at once instead of through the retry backoff, and the spool replays it later.
+      // at once instead of through the retry backoff, and a request OpenSearch has not answered
+      // within half of AUDIT_DURABLE_TIMEOUT_MS is given up the same way (an abandoned request,
+      // not the cluster's failure); the spool replays them later, and what was applied is a 409.
       const result = await watchingRing((signal) =>
-        sink.deliver(docs, hadIntents ? { signal, retries: 0 } : { signal }),
+        sink.deliver(
+          docs,
+          hadIntents
+            ? { signal: AbortSignal.any([signal, AbortSignal.timeout(intentBulkMs)]), retries: 0 }
+            : { signal },
+        ),
       );
       indexed = result.indexed;
       deadLettered = result.deadLettered;
