@@ -42,10 +42,10 @@ const ACTIVE_MS = 100;
 const SPILL_AT = 0.5;
 /**
  * Once spilling, batches keep going to the spool until what waits behind the batch in hand is
- * below this fill: turning back to
- * OpenSearch at just under SPILL_AT would send the slow path batch after batch while the ring sits
- * at half full, and on a machine the OpenSearch JVM shares, each of those bulks takes the CPU the
- * spill needs to keep up (the ring then fills and drops events in a spike).
+ * below this fill: turning back to OpenSearch at just under SPILL_AT would send the slow path
+ * batch after batch while the ring sits at half full, and on a machine the OpenSearch JVM shares,
+ * each of those bulks takes the CPU the spill needs to keep up (the ring then fills and drops
+ * events in a spike).
  */
 const SPILL_UNTIL = 0.05;
 const SPILL_BATCH_SCALE = 10;
@@ -268,13 +268,15 @@ export default async function drain(task: DrainTask): Promise<{ shard: number }>
     // spool that refused its last append (full, unwritable) is not spilled to for a second: the
     // batch would be dropped where OpenSearch, slower, would have kept it.
     const fill = spilling ? consumer.backlog(maxEvents) : consumer.fill(maxEvents);
-    const spill =
-      sink !== undefined &&
-      Date.now() - spoolRefusedAt >= SPOOL_RETRY_MS &&
-      fill >= (spilling ? SPILL_UNTIL : SPILL_AT);
+    const spoolTakes = Date.now() - spoolRefusedAt >= SPOOL_RETRY_MS;
+    const spill = sink !== undefined && spoolTakes && fill >= (spilling ? SPILL_UNTIL : SPILL_AT);
     if (spill !== spilling) {
       spilling = spill;
       if (spill) log('warn', 'Ring over half full: spilling batches to the spool until it drains');
+      else if (!spoolTakes)
+        log('warn', 'Spool refusing appends: batches go to OpenSearch instead of spilling', {
+          backlog: Number(fill.toFixed(3)),
+        });
       else {
         abandonLogged = false;
         log('info', 'Ring drained: batches go to OpenSearch again', { backlog: Number(fill.toFixed(3)) });
