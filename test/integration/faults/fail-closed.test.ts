@@ -167,6 +167,49 @@ describe('AUDIT_FAILURE_MODE=closed', () => {
     expect(final.dropped.total).toBe(0);
   });
 
+  it('Express: the same refusal before the handler, with Retry-After and the coded body', async () => {
+    const prefix = uniquePrefix('closed-express');
+    const spoolDir = join(tempDir(prefix), 'spool');
+    mkdirSync(spoolDir);
+    cleanups.push(tmpfs(spoolDir, 4 * 1024 * 1024));
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const { audit, registry } = await faultAudit(prefix, down, { failureMode: 'closed', spoolDir });
+    cleanups.push(() => audit.close().catch(() => undefined));
+    fillVolume(spoolDir);
+    await waitFor(
+      'the worker to see neither path',
+      () => internals(audit).admission() === 'spool_full',
+      10_000,
+    );
+    let ran = 0;
+    const app = express();
+    app.use(express.json());
+    app.use(expressAudit(audit));
+    app.post('/transfers', (_req, res) => {
+      ran++;
+      res.status(201).json({ ok: true });
+    });
+    const url = await listen(http.createServer(app));
+    for (let n = 0; n < 5; n++) {
+      const res = await fetch(`${url}/transfers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-organization-id': 'org-1' },
+        body: JSON.stringify({ amount: n }),
+      });
+      expect(res.status).toBe(503);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await res.json()).toMatchObject({
+        error: { code: 'AUDIT_ERR_UNAVAILABLE', reason: 'spool_full' },
+      });
+    }
+    expect(ran).toBe(0);
+    expect(metric(await registry.metrics(), 'audit_requests_refused_total{reason="spool_full"}')).toBe(5);
+    const final = await audit.close();
+    // Refused requests are not events: nothing captured, nothing dropped.
+    expect(final.captured).toBe(0);
+    expect(final.dropped.total).toBe(0);
+  });
+
   it('OpenSearch up and the spool on a full disk: requests pass, their events go to OpenSearch', async () => {
     const prefix = uniquePrefix('closed-up');
     const spoolDir = join(tempDir(prefix), 'spool');
