@@ -1,7 +1,6 @@
 // AUDIT_FAILURE_MODE=closed and durable routes, against real faults: OpenSearch unreachable with the
 // spool on a full disk (a size-limited tmpfs), answers held by a proxy past the durable timeout,
 // and a process killed with SIGKILL inside a durable handler.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,7 @@ import express from 'express';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { storedEvents } from '../../../scripts/opensearch/stored.js';
+import { exited, tsx } from '../../support/child.js';
 import { pdaas } from '../../support/cli.js';
 import { startFaultProxy } from '../../support/fault-proxy.js';
 import { faultAudit, settled, tempDir, waitFor } from '../../support/faults.js';
@@ -21,11 +21,23 @@ import { tmpfs } from '../../support/mounts.js';
 import { eventsOf, testClient, testUrl, uniquePrefix } from '../../support/opensearch.js';
 import { closedPort } from '../../support/test-certs.js';
 
-const root = new URL('../../../', import.meta.url).pathname;
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** A spool folder on its own tmpfs of `mib` MiB (a real full disk once filled), unmounted after the test. */
+function spoolOnTmpfs(prefix: string, mib: number): string {
+  const spoolDir = join(tempDir(prefix), 'spool');
+  mkdirSync(spoolDir);
+  cleanups.push(tmpfs(spoolDir, mib * 1024 * 1024));
+  return spoolDir;
+}
+
+/** OpenSearch's port with nothing listening: a stopped node, as the client sees it. */
+async function stoppedNode(): Promise<string> {
+  return `http://127.0.0.1:${await closedPort()}`;
+}
 
 /** Fills the volume at `dir` with one file until it refuses (ENOSPC); returns the file. */
 function fillVolume(dir: string): string {
@@ -104,11 +116,8 @@ function expectPairs(docs: Record<string, unknown>[], requests: number): void {
 describe('AUDIT_FAILURE_MODE=closed', () => {
   it('OpenSearch down and the spool on a full disk: every request 503 before its handler; once there is room, requests pass', async () => {
     const prefix = uniquePrefix('closed');
-    const spoolDir = join(tempDir(prefix), 'spool');
-    mkdirSync(spoolDir);
-    cleanups.push(tmpfs(spoolDir, 8 * 1024 * 1024));
-    // OpenSearch's port with nothing listening: a stopped node, as the client sees it.
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const spoolDir = spoolOnTmpfs(prefix, 8);
+    const down = await stoppedNode();
     const { audit, registry, logs } = await faultAudit(prefix, down, { failureMode: 'closed', spoolDir });
     cleanups.push(() => audit.close().catch(() => undefined));
     let sideEffects = 0;
@@ -169,10 +178,8 @@ describe('AUDIT_FAILURE_MODE=closed', () => {
 
   it('Express: the same refusal before the handler, with Retry-After and the coded body', async () => {
     const prefix = uniquePrefix('closed-express');
-    const spoolDir = join(tempDir(prefix), 'spool');
-    mkdirSync(spoolDir);
-    cleanups.push(tmpfs(spoolDir, 4 * 1024 * 1024));
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const spoolDir = spoolOnTmpfs(prefix, 4);
+    const down = await stoppedNode();
     const { audit, registry } = await faultAudit(prefix, down, { failureMode: 'closed', spoolDir });
     cleanups.push(() => audit.close().catch(() => undefined));
     fillVolume(spoolDir);
@@ -212,9 +219,7 @@ describe('AUDIT_FAILURE_MODE=closed', () => {
 
   it('OpenSearch up and the spool on a full disk: requests pass, their events go to OpenSearch', async () => {
     const prefix = uniquePrefix('closed-up');
-    const spoolDir = join(tempDir(prefix), 'spool');
-    mkdirSync(spoolDir);
-    cleanups.push(tmpfs(spoolDir, 4 * 1024 * 1024));
+    const spoolDir = spoolOnTmpfs(prefix, 4);
     fillVolume(spoolDir);
     // The writer role may read the cluster's health (not GET /): the probe asks that.
     const { audit } = await faultAudit(prefix, testUrl(), { failureMode: 'closed', spoolDir });
@@ -304,7 +309,7 @@ describe('durable routes', () => {
 
   it('Express, AUDIT_DURABLE_PATHS: the same before any other middleware; the intent is synced in the spool when OpenSearch is down', async () => {
     const prefix = uniquePrefix('durable-express');
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const down = await stoppedNode();
     const { audit } = await faultAudit(prefix, down, { durablePaths: ['/transfers/*'] });
     cleanups.push(() => audit.close().catch(() => undefined));
     let ran = 0;
@@ -337,10 +342,8 @@ describe('durable routes', () => {
 
   it('Hono, a durable path with OpenSearch down and the spool on a full disk: the intent is lost, 503, the handler never runs', async () => {
     const prefix = uniquePrefix('durable-lost');
-    const spoolDir = join(tempDir(prefix), 'spool');
-    mkdirSync(spoolDir);
-    cleanups.push(tmpfs(spoolDir, 4 * 1024 * 1024));
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const spoolDir = spoolOnTmpfs(prefix, 4);
+    const down = await stoppedNode();
     const { audit, registry } = await faultAudit(prefix, down, { durablePaths: ['/transfers/*'], spoolDir });
     cleanups.push(() => audit.close().catch(() => undefined));
     fillVolume(spoolDir);
@@ -413,36 +416,19 @@ describe('durable routes', () => {
     const node = new URL(testUrl());
     const start = async (opensearch: { host: string; port: string }) => {
       const port = await closedPort();
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(root, 'test/support/durable-child.ts')],
-        {
-          cwd: root,
-          env: {
-            ...process.env,
-            PORT: String(port),
-            PREFIX: prefix,
-            SPOOL_DIR: spoolDir,
-            OS_URL: testUrl(),
-            INTENT_IN: 'spool',
-            AUDIT_OPENSEARCH_HOST: opensearch.host,
-            AUDIT_OPENSEARCH_PORT: opensearch.port,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr?.on('data', (d: Buffer) => {
-        out += d.toString();
+      const { child, output } = tsx('test/support/durable-child.ts', {
+        PORT: String(port),
+        PREFIX: prefix,
+        SPOOL_DIR: spoolDir,
+        OS_URL: testUrl(),
+        INTENT_IN: 'spool',
+        AUDIT_OPENSEARCH_HOST: opensearch.host,
+        AUDIT_OPENSEARCH_PORT: opensearch.port,
       });
       cleanups.push(() => child.kill('SIGKILL'));
-      await waitFor('the app to listen', () => out.includes('listening'), 60_000);
-      return { child, url: `http://127.0.0.1:${port}`, output: () => out };
+      await waitFor('the app to listen', () => output().includes('listening'), 60_000);
+      return { child, url: `http://127.0.0.1:${port}`, output };
     };
-    const exited = (child: ChildProcess) => new Promise((r) => child.once('exit', r));
 
     // OpenSearch down: the intent can only be made durable in the spool.
     const first = await start({ host: '127.0.0.1', port: String(await closedPort()) });
@@ -452,7 +438,9 @@ describe('durable routes', () => {
     }).catch(() => undefined);
     await waitFor('the handler to start', () => first.output().includes('HANDLER '), 30_000);
     const [, intentId, durable] = /HANDLER (\S+) durable=(\w+)/.exec(first.output()) ?? [];
-    expect(durable, 'the intent was synced in the spool before the handler ran').toBe('true');
+    expect(durable, `the intent was synced in the spool before the handler ran:\n${first.output()}`).toBe(
+      'true',
+    );
     const gone = exited(first.child);
     first.child.kill('SIGKILL');
     await gone;
@@ -473,7 +461,10 @@ describe('durable routes', () => {
     const listed = await pdaas(['intents', '--org', 'org-7', '--json'], env);
     expect(listed.code, listed.stderr).toBe(0);
     const { intents } = JSON.parse(listed.stdout) as { intents: Record<string, unknown>[] };
-    expect(intents.map((e) => e.event_id)).toEqual([intentId]);
+    expect(
+      intents.map((e) => e.event_id),
+      `${listed.stdout}\n${second.output()}`,
+    ).toEqual([intentId]);
     expect(intents[0]).toMatchObject({
       action: 'transfers.execute',
       actor_id: 'bob',

@@ -1,50 +1,21 @@
 // Signals that end a process: SIGTERM during traffic (it drains and exits, nothing lost), SIGKILL
 // while the breaker is open (a new process replays the spool it left), and SIGTERM on the embedded
 // default with AUDIT_HANDLE_SIGNALS (drained to the spool, replayed once OpenSearch is configured).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drive, totalSent } from '../../../examples/traffic.js';
 import { readSpool } from '../../../src/spool/reader.js';
+import { exited, tsx } from '../../support/child.js';
 import { expectStoredExactlyOnce, faultAudit, tempDir, waitFor } from '../../support/faults.js';
 import { testUrl, uniquePrefix } from '../../support/opensearch.js';
-
-const root = new URL('../../../', import.meta.url).pathname;
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-function tsx(file: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, file)], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  return { child, output: () => out };
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
+import { closedPort } from '../../support/test-certs.js';
 
 describe('process signals', () => {
   it('SIGTERM during traffic: the app drains the audit and exits 0; every answered request is stored once', async () => {
     const prefix = uniquePrefix('sigterm');
     const node = new URL(testUrl());
-    const port = await freePort();
+    const port = await closedPort();
     const { child, output } = tsx('examples/hono/app.ts', {
       PORT: String(port),
       AUDIT_OPENSEARCH_HOST: node.hostname,
@@ -93,7 +64,7 @@ describe('process signals', () => {
       EVENTS: String(events),
       PREFIX: prefix,
       SPOOL_DIR: spoolDir,
-      DEAD_PORT: String(await freePort()),
+      DEAD_PORT: String(await closedPort()),
     });
     const exit = exited(child);
     await waitFor('the first process to spool everything', () => output().includes('SPOOLED'), 120_000);
